@@ -1,0 +1,1 @@
+"""Training wraps SentenceTransformerTrainer (issue 5)."""

@@ -1,0 +1,249 @@
+"""Main window: tabs, menus, toolbar, drag-and-drop, status bar, remembered settings."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog, QLabel, QMainWindow, QMenu, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from .. import APP_NAME
+from ..core.errors import QuoradupError
+from .data_tab import DataTab
+from .jobs import DAEMON_LANE, Job, JobRunner
+from .widgets import ErrorBanner, JobProgress
+
+log = logging.getLogger(__name__)
+
+MAX_RECENT = 10
+TAB_NAMES = ("data", "train", "duplicates")
+OPEN_FILTER = ("Question files (*.csv *.tsv *.tab *.txt *.xlsx *.xlsm *.parquet *.jsonl *.ndjson);;"
+               "All files (*)")
+
+
+class MainWindow(QMainWindow):
+    sig_heavy_imports_ready = Signal()
+
+    def __init__(self, settings: QSettings, log_dir: Path | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.log_dir = log_dir
+        self.heavy_ready = False
+        self.setWindowTitle(APP_NAME)
+        self.setAcceptDrops(True)
+        self.runner = JobRunner(self)
+        self.runner.sig_job_failed.connect(self._on_runner_job_failed)
+        self.runner.sig_job_started.connect(self._on_runner_job_started)
+
+        self.error_banner = ErrorBanner()
+        self.tabs = QTabWidget(objectName="tabs")
+        self.data_tab = DataTab(self.runner)
+        self.data_tab.sig_open_requested.connect(self.open_dialog)
+        self.data_tab.sig_view_changed.connect(self._on_data_view_changed)
+        self.tabs.addTab(self.data_tab, "&Data")
+        self.tabs.addTab(_placeholder("Training",
+                                      "Fine-tune the model on labelled pairs (Quora layout, sentence1/sentence2/label "
+                                      "or anchor/positive) with live loss and score plots. Coming next."), "&Train")
+        self.tabs.addTab(_placeholder("Duplicates",
+                                      "Embed the collection, browse duplicate clusters with a similarity threshold, "
+                                      "review them and export a deduplicated spreadsheet. Coming next."), "D&uplicates")
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.addWidget(self.error_banner)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
+        self.job_progress = JobProgress()
+        self.libs_label = QLabel(objectName="libs_label")
+        self.statusBar().addPermanentWidget(self.job_progress)
+        self.statusBar().addPermanentWidget(self.libs_label)
+        self._build_actions()
+        self._restore_geometry()
+
+    # ----- actions, menus, toolbar ---------------------------------------------------------
+    def _build_actions(self) -> None:
+        style = self.style()
+        self.open_action = QAction(QIcon.fromTheme("document-open", style.standardIcon(style.StandardPixmap.SP_DialogOpenButton)),
+                                   "&Open…", self, shortcut=QKeySequence.StandardKey.Open,
+                                   statusTip="Open a question collection or a labelled pair file")
+        self.open_action.triggered.connect(self.open_dialog)
+        self.demo_action = QAction("Open &Demo Collection", self, triggered=self.open_demo)
+        self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
+        self.cancel_action = QAction("&Cancel Job", self, shortcut=QKeySequence(Qt.Key.Key_Escape),
+                                     triggered=self._on_cancel_triggered)
+        self.recent_menu = QMenu("Open &Recent", self, objectName="recent_menu")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.open_action)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addAction(self.demo_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        for i, name in enumerate(("&Data", "&Train", "D&uplicates")):
+            action = QAction(name.replace("&", "") + " Tab", self, shortcut=QKeySequence(f"Ctrl+{i + 1}"))
+            action.triggered.connect(lambda _=False, i=i: self.tabs.setCurrentIndex(i))
+            view_menu.addAction(action)
+        self.addAction(self.cancel_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(QAction("Open &Log Folder", self, triggered=self._open_log_folder))
+
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.addAction(self.open_action)
+
+    # ----- opening files ---------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        start = str(self.settings.value("last_folder", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open a question file", start, OPEN_FILTER)
+        if path:
+            self.open_file(path)
+
+    def open_demo(self) -> Job:
+        from ..core.resources import demo_collection_path
+
+        return self.open_file(demo_collection_path(), remember=False)
+
+    def open_file(self, path: str | Path, remember: bool = True) -> Job:
+        path = Path(path).expanduser()
+        self.error_banner.hide()
+        self.tabs.setCurrentWidget(self.data_tab)
+        if remember:
+            self.settings.setValue("last_folder", str(path.parent))
+            self._remember_recent(path)
+        return self.data_tab.load(path)
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        if isinstance(value, str):  # QSettings returns a lone string for a one-item list
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def _remember_recent(self, path: Path) -> None:
+        text = str(path.resolve())
+        recent = [text] + [p for p in self.recent_files() if p != text]
+        self.settings.setValue("recent_files", recent[:MAX_RECENT])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        recent = self.recent_files()
+        for i, path in enumerate(recent):
+            action = self.recent_menu.addAction(f"&{(i + 1) % 10} {Path(path).name}")
+            action.setToolTip(path)
+            action.setEnabled(Path(path).exists())
+            action.triggered.connect(lambda _=False, p=path: self.open_file(p))
+        if not recent:
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear Recent Files", lambda: self.settings.setValue("recent_files", []))
+
+    # ----- drag and drop -----------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if _local_files(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if _local_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        files = _local_files(event.mimeData())
+        if not files:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.open_file(files[0])
+        if len(files) > 1:
+            self.statusBar().showMessage(f"Opened {Path(files[0]).name}; quoradup opens one file at a time.", 8000)
+
+    # ----- jobs and errors -----------------------------------------------------------------------
+    def start_heavy_imports(self) -> Job:
+        from ..core.models import import_model_libraries
+
+        self.libs_label.setText("Loading model libraries…")
+        return self.runner.submit("Loading model libraries", import_model_libraries, lane=DAEMON_LANE,
+                                  on_result=self._on_heavy_imports_ready)
+
+    def _on_heavy_imports_ready(self, seconds: float) -> None:
+        self.heavy_ready = True
+        self.libs_label.setText("Model libraries ready")
+        self.libs_label.setToolTip(f"torch and sentence-transformers imported in {seconds:.1f} s")
+        self.sig_heavy_imports_ready.emit()
+
+    def _on_runner_job_started(self, job: Job) -> None:
+        if job.name != "Loading model libraries":
+            self.job_progress.track(job)
+
+    def _on_cancel_triggered(self) -> None:
+        if self.job_progress.current_job() is not None:
+            self.job_progress.cancel()
+        else:
+            self.error_banner.hide()
+
+    def _on_runner_job_failed(self, job: Job, exc: BaseException) -> None:
+        self.show_error(f"{job.name} failed", exc, job.traceback_text)
+
+    def show_error(self, title: str, exc: BaseException | str, details: str = "") -> None:
+        """The one place errors reach the user."""
+        if isinstance(exc, QuoradupError) or isinstance(exc, str):
+            message = str(exc)
+        else:  # unexpected: say so, keep the traceback in the log
+            message = f"Unexpected error: {type(exc).__name__}: {exc}"
+            log.error("%s: %s\n%s", title, message, details)
+        self.error_banner.show_message(title, message, details)
+        self.statusBar().showMessage(title, 10000)
+
+    def _on_data_view_changed(self, view) -> None:
+        self.setWindowTitle(f"{view.table.path.name} — {APP_NAME}")
+
+    def _open_log_folder(self) -> None:
+        if self.log_dir is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.log_dir)))
+
+    # ----- state --------------------------------------------------------------------------------
+    def is_tab_ready(self, tab: str) -> bool:
+        """True when that tab has nothing left to do (used by --screenshot)."""
+        if tab == "data":
+            return not self.data_tab.is_busy() and (self.data_tab.view() is not None or self.data_tab.last_error is not None)
+        return True
+
+    def select_tab(self, tab: str) -> None:
+        self.tabs.setCurrentIndex(TAB_NAMES.index(tab))
+
+    def _restore_geometry(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(1200, 760)
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.sync()
+        self.runner.shutdown()
+        super().closeEvent(event)
+
+
+def _local_files(mime) -> list[str]:
+    if not mime.hasUrls():
+        return []
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+
+
+def _placeholder(title: str, text: str) -> QWidget:
+    page = QWidget()
+    layout = QVBoxLayout(page)
+    label = QLabel(f"<h2>{title}</h2><p>{text}</p>")
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    layout.addWidget(label)
+    return page

@@ -1,0 +1,152 @@
+"""Small reusable widgets: error banner, job progress, length histogram."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QToolButton, QWidget,
+)
+
+from .jobs import Job
+
+
+class ErrorBanner(QFrame):
+    """The one place errors are shown: a dismissable strip at the top of the window."""
+
+    sig_details_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("error_banner")
+        self.setStyleSheet(
+            "#error_banner { background: #fdecea; border: 1px solid #e0a39c; border-radius: 4px; }"
+            "#error_banner QLabel { color: #5f1d16; }"
+        )
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 6, 6)
+        self._label = QLabel()
+        self._label.setWordWrap(True)
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        close = QToolButton()
+        close.setText("✕")
+        close.setToolTip("Dismiss (Esc)")
+        close.setAutoRaise(True)
+        close.clicked.connect(self.hide)
+        layout.addWidget(self._label)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.details = ""
+        self.hide()
+
+    def show_message(self, title: str, message: str, details: str = "") -> None:
+        self.details = details
+        text = f"<b>{_escape(title)}</b><br>{_escape(message).replace(chr(10), '<br>')}"
+        if details:
+            text += "<br><small>Details were written to the log file (Help ▸ Open Log Folder).</small>"
+        self._label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return self._label.text()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class JobProgress(QWidget):
+    """Status-bar widget following the most recent job: status text, progress, Cancel."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(220)
+        self.bar.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop this job (Esc)")
+        self.cancel_button.clicked.connect(self.cancel)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self._job: Job | None = None
+        self.hide()
+
+    def track(self, job: Job) -> None:
+        self._job = job
+        self.label.setText(job.name + "…")
+        self.bar.setRange(0, 0)  # busy until the first progress report
+        self.cancel_button.setEnabled(True)
+        job.sig_status_changed.connect(self._on_job_status_changed)
+        job.sig_progress_changed.connect(self._on_job_progress_changed)
+        job.sig_done.connect(self._on_job_done)
+        self.show()
+
+    def current_job(self) -> Job | None:
+        return self._job
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self.label.setText("Cancelling…")
+            self.cancel_button.setEnabled(False)
+
+    def _on_job_status_changed(self, text: str) -> None:
+        if self.sender() is self._job:
+            self.label.setText(text)
+
+    def _on_job_progress_changed(self, done: float, total: float) -> None:
+        if self.sender() is not self._job:
+            return
+        if total > 0:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(1000 * min(done / total, 1.0)))
+        else:
+            self.bar.setRange(0, 0)
+
+    def _on_job_done(self) -> None:
+        if self.sender() is self._job:
+            self._job = None
+            self.hide()
+
+
+class LengthHistogram(QWidget):
+    """Bar chart of question lengths, painted directly (no plotting library on this path)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._bins: tuple[tuple[int, int], ...] = ()
+        self.setMinimumSize(220, 110)
+        self.setToolTip("Question length in characters")
+
+    def set_bins(self, bins: tuple[tuple[int, int], ...]) -> None:
+        self._bins = tuple(bins)
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        if not self._bins:
+            return
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = self.rect().adjusted(4, 4, -4, -18)
+        peak = max(count for _, count in self._bins) or 1
+        width = rect.width() / len(self._bins)
+        bar_color = QColor(20, 135, 122)
+        text_color = self.palette().color(QPalette.ColorRole.WindowText)
+        for i, (edge, count) in enumerate(self._bins):
+            height = rect.height() * count / peak
+            bar = QRectF(rect.left() + i * width + 1, rect.bottom() - height, width - 2, height)
+            painter.fillRect(bar, bar_color)
+        painter.setPen(text_color)
+        font = painter.font()
+        font.setPointSizeF(max(font.pointSizeF() * 0.8, 6))
+        painter.setFont(font)
+        step = max(1, len(self._bins) // 4)
+        for i in range(0, len(self._bins), step):
+            x = rect.left() + (i + 1) * width
+            painter.drawText(QRectF(x - 30, rect.bottom() + 2, 60, 14), Qt.AlignmentFlag.AlignCenter,
+                             f"≤{self._bins[i][0]}")
+        painter.end()

@@ -1,0 +1,1 @@
+"""Data files shipped with quoradup: icon, desktop entry, demo collection."""

@@ -1,0 +1,65 @@
+"""Launching as a user does: python -m quoradup_gui, --screenshot, the first paint before torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from PySide6.QtGui import QImage
+
+ENV = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+
+
+def _run(args, tmp_path, timeout=120, env=None):
+    return subprocess.run([sys.executable, "-m", "quoradup_gui", "--settings", str(tmp_path / "s.ini"), *args],
+                          capture_output=True, text=True, timeout=timeout, env=env or ENV)
+
+
+def _is_not_blank(image: QImage) -> bool:
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 23)}
+    return len(colours) > 5
+
+
+def test_screenshot_of_demo_data_tab(tmp_path):
+    out = tmp_path / "data.png"
+    result = _run(["--screenshot", str(out), "--tab", "data"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(out))
+    assert image.width() >= 800 and image.height() >= 500
+    assert _is_not_blank(image)
+
+
+def test_screenshot_of_a_given_file_and_other_tab(tmp_path):
+    csv_path = tmp_path / "q.csv"
+    csv_path.write_text("question\nWhat is this?\nWhat is that?\n", encoding="utf-8")
+    out = tmp_path / "train.png"
+    result = _run(["--screenshot", str(out), "--tab", "train", str(csv_path)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert QImage(str(out)).width() >= 800
+
+
+def test_screenshot_of_a_bad_file_still_exits_cleanly(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"")
+    out = tmp_path / "bad.png"
+    result = _run(["--screenshot", str(out), str(bad)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert out.exists()
+
+
+def test_window_paints_before_torch_is_imported(tmp_path):
+    env = dict(ENV, QUORADUP_EXIT_AFTER_PAINT="1")
+    result = _run([], tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    info = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
+    assert info["torch_loaded"] is False
+    assert info["sentence_transformers_loaded"] is False
+
+
+def test_heavy_libraries_load_in_the_background(qtbot, window):
+    with qtbot.waitSignal(window.sig_heavy_imports_ready, timeout=120_000):
+        window.start_heavy_imports()
+    assert window.heavy_ready
+    assert window.libs_label.text() == "Model libraries ready"
