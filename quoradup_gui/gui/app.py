@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.file:
             window.open_file(args.file)
         else:
-            window.open_demo()
+            window.open_last_or_demo()
         if not args.screenshot:
             window.start_heavy_imports()
 

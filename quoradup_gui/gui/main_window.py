@@ -112,6 +112,13 @@ class MainWindow(QMainWindow):
 
         return self.open_file(demo_collection_path(), remember=False)
 
+    def open_last_or_demo(self) -> Job:
+        """At start-up: the file the user had open last time, or the demo collection on first launch."""
+        recent = self.recent_files()
+        if recent and Path(recent[0]).is_file():
+            return self.open_file(recent[0])
+        return self.open_demo()
+
     def open_file(self, path: str | Path, remember: bool = True) -> Job:
         path = Path(path).expanduser()
         self.error_banner.hide()

@@ -182,3 +182,15 @@ def test_ctrl_o_action_is_bound(window):
     assert window.open_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Open)
     assert window.open_action.shortcut().toString() == "Ctrl+O"
     assert window.open_action in window.findChild(QToolBar, "main_toolbar").actions()
+
+
+def test_start_up_reopens_the_last_file_else_the_demo(qtbot, window, tmp_path):
+    window.open_last_or_demo()
+    assert wait_for_view(qtbot, window).table.path.name == "demo_questions.csv"
+    mine = write_csv(tmp_path / "mine.csv", ["question"], [["Is this mine?"], ["Whose is this?"]])
+    window.open_file(mine)
+    qtbot.waitUntil(lambda: window.data_tab.view().table.path == mine, timeout=10_000)
+    window.open_demo()
+    qtbot.waitUntil(lambda: window.data_tab.view().table.path.name == "demo_questions.csv", timeout=10_000)
+    window.open_last_or_demo()
+    qtbot.waitUntil(lambda: window.data_tab.view().table.path.name == "mine.csv", timeout=10_000)
