@@ -1,0 +1,427 @@
+"""Encoding questions into L2-normalised vectors, with an on-disk cache.
+
+The cache lives in ``<cache_dir>/<model fingerprint>/vectors-<backend>/`` as segments: pairs of
+``seg-<id>.vec.npy`` (n x dim, float16 by default, memory-mapped on read) and
+``seg-<id>.key.npy`` (n x 2 uint64: a 128-bit blake2b digest of the key text). Each file is
+written to a temp file and renamed; the key file is renamed last, so it marks a complete
+segment. A segment that fails to load or whose shapes disagree is deleted and re-encoded:
+a run killed midway, a truncated or a garbage file never crashes and never yields vectors.
+Look-up sorts the first 64 digest bits once and uses np.searchsorted (fast at ~1M entries),
+then checks the other 64 bits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .errors import QuoradupError
+from .jobs import JobContext, NullContext
+from .models import ModelError, ModelSpec, cpu_count, load_model, model_fingerprint, pick_device, resolve_model
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "torch", "onnx-int8")
+CACHE_DTYPES = ("float16", "float32")
+FLUSH_EVERY = 4096  # texts per cache segment while encoding: a cancel keeps the work done so far
+COMPACT_ABOVE = 16  # merge a variant's segments into one once there are more than this many
+_ORPHAN_AGE_S = 3600  # a vector file without its key file, older than this, is a dead run's leftover
+_CHUNK = 65536  # rows per step when copying or normalising big arrays
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    batch_size: int = 64
+    backend: str = "auto"  # "torch" | "onnx-int8" | "auto" (onnx-int8 on CPU when it agrees with torch)
+    device: str | None = None
+    max_seq_length: int | None = None
+    cache_dir: Path | None = None  # None: $XDG_CACHE_HOME/quoradup/embeddings
+    use_cache: bool = True
+    cache_dtype: str = "float16"  # or "float32"
+
+    def validate(self) -> None:
+        if self.backend not in BACKENDS:
+            raise QuoradupError(f"Unknown encoding backend '{self.backend}'.", f"Use one of {', '.join(BACKENDS)}.")
+        if self.cache_dtype not in CACHE_DTYPES:
+            raise QuoradupError(f"Unknown cache dtype '{self.cache_dtype}'.", "Use float16 or float32.")
+        if self.batch_size < 1 or (self.max_seq_length is not None and self.max_seq_length < 2):
+            raise QuoradupError("Batch size must be at least 1 and max sequence length at least 2.")
+
+
+@dataclass(frozen=True)
+class EncodeResult:
+    embeddings: np.ndarray  # (n, dim) float32, L2-normalised, row i for texts[i]
+    n_encoded: int  # distinct texts that went through the model (0 on a full cache hit)
+    n_cached: int  # distinct texts found in the cache
+    backend: str
+    seconds: float
+    model_fingerprint: str
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "quoradup" / "embeddings"
+
+
+def embedding_key_text(text: str) -> str:
+    """What is fed to the model and keys the cache: stripped, whitespace runs collapsed."""
+    if not isinstance(text, str):  # a NaN cell that slipped through would otherwise become "nan"
+        raise TypeError(f"Expected question text, got {type(text).__name__}: {text!r}")
+    return " ".join(text.split())
+
+
+def text_digests(key_texts: Sequence[str]) -> np.ndarray:
+    """(n, 2) uint64: the 128-bit blake2b digest of each text."""
+    joined = b"".join(hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest() for t in key_texts)
+    return np.frombuffer(joined, dtype="<u8").reshape(-1, 2).copy()
+
+
+# ----------------------------------------------------------------------------- the cache
+
+
+class EmbeddingCache:
+    """The segments of one (model fingerprint, backend) folder, indexed for look-up."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._segments: list[tuple[str, np.ndarray]] = []  # (stem, memory-mapped vectors)
+        self._counter = 0
+        keys = [self._open_segment(stem) for stem in self.segment_stems()]
+        keys = [k for k in keys if k is not None]
+        self.dimension = self._drop_odd_dimensions(keys)
+        all_keys = np.concatenate([k for k in keys]) if keys else np.zeros((0, 2), np.uint64)
+        self._owner = np.concatenate([np.full(len(k), i, np.int32) for i, k in enumerate(keys)]) if keys else np.zeros(0, np.int32)
+        self._row = np.concatenate([np.arange(len(k), dtype=np.int64) for k in keys]) if keys else np.zeros(0, np.int64)
+        order = np.argsort(all_keys[:, 0], kind="stable")
+        self._high, self._low = all_keys[order, 0], all_keys[order, 1]
+        self._owner, self._row = self._owner[order], self._row[order]
+        self._remove_orphans()
+
+    def __len__(self) -> int:
+        return len(self._high)
+
+    @property
+    def n_segments(self) -> int:
+        return len(self._segments)
+
+    def segment_stems(self) -> list[str]:
+        return sorted(p.name[: -len(".key.npy")] for p in self.folder.glob("seg-*.key.npy"))
+
+    def _open_segment(self, stem: str) -> np.ndarray | None:
+        key_path, vec_path = self.folder / f"{stem}.key.npy", self.folder / f"{stem}.vec.npy"
+        try:
+            keys = np.load(key_path, allow_pickle=False)
+            vectors = np.load(vec_path, mmap_mode="r", allow_pickle=False)
+            if (
+                keys.ndim != 2 or keys.shape[1] != 2 or keys.dtype != np.uint64
+                or vectors.ndim != 2 or vectors.shape[0] != keys.shape[0] or vectors.shape[1] < 1
+                or vectors.dtype not in (np.float16, np.float32)
+            ):
+                raise ValueError(f"shapes {keys.shape}/{keys.dtype} and {vectors.shape}/{vectors.dtype} disagree")
+        except Exception as err:  # truncated, garbage, half-written: forget it, it is re-encoded
+            log.warning("Ignoring broken embedding cache segment %s: %s", key_path, err)
+            self._remove(stem)
+            return None
+        self._segments.append((stem, vectors))
+        return keys
+
+    def _drop_odd_dimensions(self, keys: list[np.ndarray]) -> int | None:
+        """All segments of one model share a dimension; drop any that does not (keeps the common one)."""
+        if not self._segments:
+            return None
+        dims = [vectors.shape[1] for _, vectors in self._segments]
+        common = max(set(dims), key=dims.count)
+        for i in reversed(range(len(dims))):
+            if dims[i] != common:
+                self._remove(self._segments[i][0])
+                del self._segments[i], keys[i]
+        return common
+
+    def _remove(self, stem: str) -> None:
+        for suffix in (".key.npy", ".vec.npy"):  # the key file first: it marks the segment valid
+            try:
+                (self.folder / f"{stem}{suffix}").unlink(missing_ok=True)
+            except OSError:  # e.g. still memory-mapped on Windows; retried on a later open
+                pass
+
+    def clear(self) -> None:
+        """Delete every segment (used when they cannot belong to this model)."""
+        for stem, _ in self._segments:
+            self._remove(stem)
+        self._segments = []
+        self._high = self._low = np.zeros(0, np.uint64)
+        self._owner, self._row = np.zeros(0, np.int32), np.zeros(0, np.int64)
+        self.dimension = None
+
+    def _remove_orphans(self) -> None:
+        for vec_path in self.folder.glob("*.vec.npy"):
+            stem = vec_path.name[: -len(".vec.npy")]
+            if not (self.folder / f"{stem}.key.npy").exists():
+                self._remove_if_old(vec_path)
+        for tmp in self.folder.glob(".tmp-*"):
+            self._remove_if_old(tmp)
+
+    @staticmethod
+    def _remove_if_old(path: Path) -> None:
+        try:  # a young one may belong to a run writing right now in another process
+            if time.time() - path.stat().st_mtime > _ORPHAN_AGE_S:
+                path.unlink()
+        except OSError:
+            pass
+
+    def lookup(self, digests: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(found mask, out): row i of ``out`` (n x dim, float32 unless given) holds digest i's
+        stored vector where found, as stored (not re-normalised). Filled in place, in chunks:
+        at a million rows, whole-array temporaries cost more than the look-up itself."""
+        n = len(digests)
+        if out is None:
+            out = np.zeros((n, self.dimension or 0), np.float32)
+        if len(self) == 0 or n == 0:
+            return np.zeros(n, dtype=bool), out
+        by_high = np.argsort(digests[:, 0])  # sorted needles: searchsorted walks memory in order
+        pos = np.empty(n, np.int64)
+        pos[by_high] = np.searchsorted(self._high, digests[by_high, 0])
+        np.minimum(pos, len(self) - 1, out=pos)
+        found = (self._high[pos] == digests[:, 0]) & (self._low[pos] == digests[:, 1])
+        dest = np.flatnonzero(found)
+        owners, rows = self._owner[pos[dest]], self._row[pos[dest]]
+        by_place = np.lexsort((rows, owners))  # per segment, ascending rows: sequential reads
+        dest, owners, rows = dest[by_place], owners[by_place], rows[by_place]
+        bounds = np.searchsorted(owners, np.arange(len(self._segments) + 1))
+        for seg, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+            for begin in range(lo, hi, _CHUNK):
+                end = min(begin + _CHUNK, hi)
+                out[dest[begin:end]] = self._segments[seg][1][rows[begin:end]]
+        return found, out
+
+    def add(self, digests: np.ndarray, vectors: np.ndarray, dtype: str = "float16") -> None:
+        """Write one segment atomically (vectors first, then the keys that validate them)."""
+        if len(digests) == 0:
+            return
+        stem = self._new_stem()
+        self._write(self.folder / f"{stem}.vec.npy", np.ascontiguousarray(vectors, dtype=dtype))
+        self._write(self.folder / f"{stem}.key.npy", np.ascontiguousarray(digests, dtype=np.uint64))
+
+    def _new_stem(self) -> str:
+        self._counter += 1  # unique across processes and runs: time, pid, counter
+        return f"seg-{time.time_ns():x}-{os.getpid()}-{self._counter}"
+
+    def _write(self, path: Path, array: np.ndarray) -> None:
+        tmp = path.with_name(f".tmp-{path.name}")
+        with open(tmp, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+
+    def compact(self, dtype: str = "float16") -> None:
+        """Merge all segments into one (sorted by key, duplicates dropped), then delete the old ones.
+
+        Streams through a memory-mapped output so a million vectors never sit in RAM twice.
+        """
+        if self.n_segments < 2:
+            return
+        keep = np.ones(len(self), dtype=bool)
+        keep[1:] = (self._high[1:] != self._high[:-1]) | (self._low[1:] != self._low[:-1])
+        digests = np.stack([self._high[keep], self._low[keep]], axis=1)
+        old = [stem for stem, _ in self._segments]
+        stem = self._new_stem()
+        tmp = self.folder / f".tmp-{stem}.vec.npy"
+        merged = np.lib.format.open_memmap(tmp, mode="w+", dtype=dtype, shape=(len(digests), self.dimension))
+        found, _ = self.lookup(digests, out=merged)
+        merged.flush()
+        del merged
+        if not found.all():  # only on a 64-bit prefix collision: keep the rows we can vouch for
+            tmp.unlink(missing_ok=True)
+            return
+        os.replace(tmp, self.folder / f"{stem}.vec.npy")
+        self._write(self.folder / f"{stem}.key.npy", digests)
+        for old_stem in old:
+            self._remove(old_stem)
+
+
+def _normalise_in_place(vectors: np.ndarray) -> None:
+    for begin in range(0, len(vectors), _CHUNK):
+        block = vectors[begin : begin + _CHUNK]
+        block /= np.maximum(np.sqrt(np.einsum("ij,ij->i", block, block)), 1e-12)[:, None]
+
+
+# ----------------------------------------------------------------------------- encoders
+
+
+class TorchEncoder:
+    """SentenceTransformer.encode on one batch at a time (we do the batching and sorting)."""
+
+    name = "torch"
+
+    def __init__(self, spec: ModelSpec, device: str, max_seq_length: int | None = None) -> None:
+        import torch
+
+        if device == "cpu":
+            torch.set_num_threads(cpu_count())
+        self._torch = torch
+        self._model = load_model(spec, device)
+        self._max_seq_length = max_seq_length
+        # Renamed get_embedding_dimension in sentence-transformers 6; older versions have only the old name.
+        get_dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dimension = int(get_dimension())
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        model = self._model
+        saved = model.max_seq_length
+        try:  # the model object is shared through load_model's cache: restore what we change
+            if self._max_seq_length is not None:
+                model.max_seq_length = self._max_seq_length
+            with self._torch.inference_mode():
+                vectors = model.encode(
+                    list(texts), batch_size=len(texts), convert_to_numpy=True,
+                    normalize_embeddings=True, show_progress_bar=False,
+                )
+        finally:
+            model.max_seq_length = saved
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _choose_backend(spec: ModelSpec, fingerprint: str, options: EncodeOptions, cache_root: Path, ctx: JobContext) -> tuple[str, str]:
+    """(backend, device) for this run."""
+    from . import onnx_backend
+
+    if options.backend == "torch":
+        return "torch", pick_device(options.device)
+    if options.backend == "onnx-int8":
+        if options.device not in (None, "cpu", "auto"):
+            raise ModelError("The onnx-int8 backend runs on the CPU only.", "Use the torch backend for a GPU.")
+        reason = onnx_backend.unsupported_reason(spec)
+        if reason:
+            raise ModelError(f"The onnx-int8 backend cannot run {spec.describe()}: {reason}.", "Use the torch backend.")
+        return "onnx-int8", "cpu"
+    device = pick_device(options.device)
+    if device != "cpu" or onnx_backend.unsupported_reason(spec):
+        return "torch", device
+    verdict = onnx_backend.ensure_verdict(spec, fingerprint, cache_root, ctx)
+    return ("onnx-int8" if verdict.ok else "torch"), "cpu"
+
+
+def _make_encoder(backend: str, spec: ModelSpec, fingerprint: str, device: str, options: EncodeOptions, cache_root: Path, ctx: JobContext):
+    if backend == "torch":
+        return TorchEncoder(spec, device, options.max_seq_length)
+    from .onnx_backend import get_onnx_encoder
+
+    return get_onnx_encoder(spec, fingerprint, cache_root, options.max_seq_length, ctx)
+
+
+# ----------------------------------------------------------------------------- the job
+
+
+def encode_texts(
+    model: str | ModelSpec,
+    texts: Sequence[str],
+    options: EncodeOptions = EncodeOptions(),
+    ctx: JobContext | None = None,
+) -> EncodeResult:
+    """Embed ``texts`` (row i for texts[i]); each distinct text is encoded at most once, ever."""
+    start = time.perf_counter()
+    ctx = ctx or NullContext()
+    options.validate()
+    spec = model if isinstance(model, ModelSpec) else resolve_model(model)
+    if spec.kind == "hub":  # download first (if needed) so the fingerprint knows the revision
+        load_model(spec, pick_device(options.device))
+    fingerprint = model_fingerprint(spec)
+    cache_root = Path(options.cache_dir) if options.cache_dir is not None else default_cache_dir()
+
+    # Distinct key texts, and for every input row the index of its distinct text.
+    first_index: dict[str, int] = {}
+    inverse = np.fromiter(
+        (first_index.setdefault(embedding_key_text(t), len(first_index)) for t in texts), dtype=np.int64, count=len(texts)
+    )
+    distinct = list(first_index)
+    del first_index
+
+    backend, device = _choose_backend(spec, fingerprint, options, cache_root, ctx)
+    variant = backend if options.max_seq_length is None else f"{backend}-len{options.max_seq_length}"
+    cache = _open_cache(cache_root / fingerprint / f"vectors-{variant}") if options.use_cache else None
+    digests = text_digests(distinct)
+    found = np.zeros(len(distinct), dtype=bool)
+    vectors: np.ndarray | None = None
+    if cache is not None and len(cache):
+        vectors = np.empty((len(distinct), cache.dimension), np.float32)
+        found, _ = cache.lookup(digests, out=vectors)
+        ctx.set_status(f"{int(found.sum()):,} of {len(distinct):,} distinct questions found in the embedding cache")
+    missing = np.flatnonzero(~found)
+
+    if len(missing) or vectors is None:
+        encoder = _make_encoder(backend, spec, fingerprint, device, options, cache_root, ctx)
+        if vectors is None or vectors.shape[1] != encoder.dimension:
+            if vectors is not None:  # foreign files in this model's folder: start it afresh
+                log.warning("Embedding cache %s has dimension %d, the model %d: clearing it",
+                            cache.folder, vectors.shape[1], encoder.dimension)  # type: ignore[union-attr]
+                cache.clear()  # type: ignore[union-attr]
+                found[:] = False
+                missing = np.arange(len(distinct))
+            vectors = np.empty((len(distinct), encoder.dimension), np.float32)
+        if len(missing):
+            _encode_missing(encoder, spec, backend, distinct, digests, missing, vectors, cache, options, ctx)
+    if cache is not None:
+        _normalise_in_place(vectors)  # cached rows are float16-rounded: unit length again
+        if len(missing) and len(cache.segment_stems()) > COMPACT_ABOVE:
+            ctx.set_status("Compacting the embedding cache…")
+            EmbeddingCache(cache.folder).compact(options.cache_dtype)
+    no_duplicates = len(distinct) == len(texts)  # then inverse is 0..n-1: skip a copy of n x dim floats
+    return EncodeResult(
+        embeddings=vectors if no_duplicates else vectors[inverse],
+        n_encoded=len(missing),
+        n_cached=int(found.sum()),
+        backend=backend,
+        seconds=time.perf_counter() - start,
+        model_fingerprint=fingerprint,
+    )
+
+
+def _open_cache(folder: Path) -> EmbeddingCache | None:
+    try:
+        return EmbeddingCache(folder)
+    except OSError:  # e.g. a read-only home: encode everything rather than fail
+        log.warning("Embedding cache %s is not usable; encoding without it", folder, exc_info=True)
+        return None
+
+
+def _encode_missing(encoder, spec, backend, distinct, digests, missing, out, cache, options, ctx) -> None:
+    """Encode distinct[missing] into out[missing], longest first, in batches; save to the cache
+    every FLUSH_EVERY texts and on the way out (cancel, error), so no finished batch is lost."""
+    # Similar lengths in a batch waste little on padding: a big win on CPU.
+    order = missing[np.argsort([-len(distinct[i]) for i in missing], kind="stable")]
+    total, done, saved = len(order), 0, 0
+    ctx.set_status(f"Encoding {total:,} questions with {spec.describe()} ({backend})…")
+
+    def save_pending() -> None:
+        nonlocal saved
+        if cache is not None and done > saved:
+            rows = order[saved:done]
+            try:
+                cache.add(digests[rows], out[rows], options.cache_dtype)
+            except OSError:  # a full or read-only disk costs speed next time, not this result
+                log.warning("Could not save embeddings to the cache in %s", cache.folder, exc_info=True)
+            saved = done
+
+    try:
+        while done < total:
+            ctx.check_cancelled()
+            rows = order[done : done + options.batch_size]
+            batch = encoder.encode([distinct[i] for i in rows])
+            if cache is not None:  # round as the cache stores it: a rerun returns identical vectors
+                batch = batch.astype(options.cache_dtype)
+            out[rows] = batch
+            done += len(rows)
+            ctx.set_progress(done, total)
+            if done - saved >= FLUSH_EVERY:
+                save_pending()
+    finally:
+        save_pending()
