@@ -58,10 +58,19 @@ class ModelSpec:
 
 
 def import_model_libraries(ctx: JobContext | None = None) -> float:
-    """Import torch and sentence-transformers (seconds taken); run in the background at start-up."""
+    """Import the heavy native libraries (seconds taken); run in the background at start-up.
+
+    Loading a big extension module holds the GIL for a while; doing all of them here, once,
+    keeps those pauses out of the first "Find duplicates".
+    """
     start = time.perf_counter()
     if ctx is not None:
         ctx.set_status("Loading model libraries…")
+    import faiss  # noqa: F401
+    import onnxruntime  # noqa: F401
+    import scipy.sparse.csgraph  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import tokenizers  # noqa: F401
     import torch  # noqa: F401
     import sentence_transformers  # noqa: F401
 

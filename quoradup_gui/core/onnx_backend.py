@@ -309,12 +309,56 @@ def load_verdict(cache_root: Path, fingerprint: str) -> OnnxVerdict | None:
 
 
 def ensure_verdict(spec: ModelSpec, fingerprint: str, cache_root: Path, ctx: JobContext | None = None) -> OnnxVerdict:
-    """The remembered verdict, or run the check now (export + encode CHECK_QUESTIONS twice)."""
+    """The remembered verdict, or run the check now (export + encode CHECK_QUESTIONS twice).
+
+    The check runs in a child process: tracing, quantising and loading torch weights hold the
+    GIL for hundreds of milliseconds at a time, which would freeze the GUI thread here.
+    """
     verdict = load_verdict(cache_root, fingerprint)
-    if verdict is None:
+    if verdict is None and spec.path is not None and not unsupported_reason(spec):
+        _run_check_process(spec, fingerprint, cache_root, ctx or NullContext())
+        verdict = load_verdict(cache_root, fingerprint)
+    if verdict is None:  # no child process possible, or it failed: check here
         verdict = check_agreement(spec, fingerprint, cache_root, ctx)
         _save_verdict(cache_root, fingerprint, verdict)
     return verdict
+
+
+def _run_check_process(spec: ModelSpec, fingerprint: str, cache_root: Path, ctx: JobContext) -> None:
+    import subprocess
+    import sys
+    import time
+
+    ctx.set_status("Preparing the fast CPU encoder (ONNX int8, once per model)…")
+    command = [sys.executable, "-m", "quoradup_gui.core.onnx_backend", str(spec.path), fingerprint, str(cache_root)]
+    try:
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    except OSError:
+        log.warning("Could not start the ONNX check process", exc_info=True)
+        return
+    try:
+        while child.poll() is None:
+            if ctx.is_cancelled():
+                child.kill()
+                child.wait()
+                ctx.check_cancelled()
+            time.sleep(0.1)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    if child.returncode != 0:
+        log.warning("ONNX check process failed (%s): %s", child.returncode, (child.stderr.read() or "")[-2000:])
+
+
+def _main(argv: list[str]) -> int:
+    """python -m quoradup_gui.core.onnx_backend MODEL_DIR FINGERPRINT CACHE_ROOT: export, check, save."""
+    from .models import resolve_model
+
+    model_dir, fingerprint, cache_root = argv
+    spec = resolve_model(model_dir)
+    verdict = check_agreement(spec, fingerprint, Path(cache_root))
+    _save_verdict(Path(cache_root), fingerprint, verdict)
+    return 0
 
 
 def check_agreement(spec: ModelSpec, fingerprint: str, cache_root: Path, ctx: JobContext | None = None) -> OnnxVerdict:
@@ -353,3 +397,9 @@ def _save_verdict(cache_root: Path, fingerprint: str, verdict: OnnxVerdict) -> N
         os.replace(tmp, path)
     except OSError:
         log.warning("Could not save the ONNX verdict in %s", path, exc_info=True)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

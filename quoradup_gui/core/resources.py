@@ -29,3 +29,11 @@ def resource_path(name: str) -> Path:
 
 def demo_collection_path() -> Path:
     return resource_path(DEMO_COLLECTION)
+
+
+def app_data_dir() -> Path:
+    """Where quoradup keeps its own data (sessions, trained models, logs): $XDG_DATA_HOME/quoradup."""
+    import os
+
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "quoradup"

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 from .. import APP_NAME
 from ..core.errors import QuoradupError
 from .data_tab import DataTab
+from .duplicates_tab import DuplicatesTab
 from .jobs import DAEMON_LANE, Job, JobRunner
 from .widgets import ErrorBanner, JobProgress
 
@@ -48,9 +49,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(_placeholder("Training",
                                       "Fine-tune the model on labelled pairs (Quora layout, sentence1/sentence2/label "
                                       "or anchor/positive) with live loss and score plots. Coming next."), "&Train")
-        self.tabs.addTab(_placeholder("Duplicates",
-                                      "Embed the collection, browse duplicate clusters with a similarity threshold, "
-                                      "review them and export a deduplicated spreadsheet. Coming next."), "D&uplicates")
+        self.duplicates_tab = DuplicatesTab(self.runner, settings)
+        self.data_tab.sig_view_changed.connect(self.duplicates_tab.set_dataset)
+        self.tabs.addTab(self.duplicates_tab, "D&uplicates")
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
@@ -83,8 +84,16 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_action)
         file_menu.addMenu(self.recent_menu)
         file_menu.addAction(self.demo_action)
+        file_menu.addAction(self.duplicates_tab.export_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        dup = self.duplicates_tab
+        edit_menu = self.menuBar().addMenu("&Edit")
+        edit_menu.addAction(dup.undo_action)
+        edit_menu.addAction(dup.redo_action)
+        review_menu = self.menuBar().addMenu("&Review")
+        for act in (dup.find_action, dup.confirm_action, dup.split_action, dup.merge_action, dup.canonical_action):
+            review_menu.addAction(act)
         view_menu = self.menuBar().addMenu("&View")
         for i, name in enumerate(("&Data", "&Train", "D&uplicates")):
             action = QAction(name.replace("&", "") + " Tab", self, shortcut=QKeySequence(f"Ctrl+{i + 1}"))
@@ -221,8 +230,17 @@ class MainWindow(QMainWindow):
     # ----- state --------------------------------------------------------------------------------
     def is_tab_ready(self, tab: str) -> bool:
         """True when that tab has nothing left to do (used by --screenshot)."""
-        if tab == "data":
-            return not self.data_tab.is_busy() and (self.data_tab.view() is not None or self.data_tab.last_error is not None)
+        data_ready = not self.data_tab.is_busy() and (
+            self.data_tab.view() is not None or self.data_tab.last_error is not None)
+        if tab == "data" or not data_ready:
+            return data_ready
+        if tab == "duplicates":
+            dup = self.duplicates_tab
+            if dup.review is None:
+                return not dup.has_dataset()  # nothing loaded: the empty tab is the picture
+            if dup.mined is None and not dup.is_busy():
+                dup.find_duplicates()
+            return dup.clustering is not None and not dup.is_busy()
         return True
 
     def select_tab(self, tab: str) -> None:

@@ -150,3 +150,53 @@ class LengthHistogram(QWidget):
             painter.drawText(QRectF(x - 30, rect.bottom() + 2, 60, 14), Qt.AlignmentFlag.AlignCenter,
                              f"≤{self._bins[i][0]}")
         painter.end()
+
+
+class SimilarityHistogram(QWidget):
+    """Neighbour similarities (0.50 to 1.00) with the current threshold marked; pairs at or
+    above it are drawn in the accent colour."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._counts: list[int] = []
+        self._low, self._high = 0.5, 1.0
+        self.threshold = 0.85
+        self.setMinimumSize(240, 90)
+        self.setToolTip("How many neighbour pairs have each similarity; pairs right of the line are duplicates")
+
+    def set_scores(self, scores, low: float = 0.5, high: float = 1.0, bins: int = 50) -> None:
+        import numpy as np
+
+        self._low, self._high = low, high
+        counts, _ = np.histogram(np.clip(scores, low, high), bins=bins, range=(low, high))
+        self._counts = counts.tolist()
+        self.update()
+
+    def set_threshold(self, value: float) -> None:
+        self.threshold = value
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        if not self._counts:
+            return
+        import math
+
+        painter = QPainter(self)
+        rect = self.rect().adjusted(4, 4, -4, -16)
+        # log scale: the low-similarity bins hold orders of magnitude more pairs
+        peak = math.log1p(max(self._counts)) or 1.0
+        width = rect.width() / len(self._counts)
+        span = self._high - self._low
+        for i, count in enumerate(self._counts):
+            height = rect.height() * math.log1p(count) / peak
+            left_value = self._low + span * i / len(self._counts)
+            color = QColor(20, 135, 122) if left_value >= self.threshold - 1e-9 else QColor(170, 178, 189)
+            painter.fillRect(QRectF(rect.left() + i * width, rect.bottom() - height, max(width - 1, 1), height), color)
+        x = rect.left() + rect.width() * (self.threshold - self._low) / span
+        painter.setPen(QColor(200, 60, 40))
+        painter.drawLine(int(x), rect.top(), int(x), rect.bottom())
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        for value in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
+            vx = rect.left() + rect.width() * (value - self._low) / span
+            painter.drawText(QRectF(vx - 20, rect.bottom() + 1, 40, 14), Qt.AlignmentFlag.AlignCenter, f"{value:.1f}")
+        painter.end()
