@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--column", help="the column holding the questions (default: guessed)")
     _model_arguments(mine)
     mine.add_argument("--threshold", type=float, default=None,
-                      help="similarity at or above which two questions are duplicates (default 0.85)")
+                      help="similarity at or above which two questions are duplicates (default 0.84)")
     mine.add_argument("--mode", choices=("connected", "community"), default="connected",
                       help="connected: any chain of similar questions is one cluster; community: every member "
                            "similar to the cluster's centre (tighter)")

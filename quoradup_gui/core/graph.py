@@ -4,8 +4,10 @@ Embeddings are L2-normalised, so cosine similarity is an inner product. Every ro
 nearest neighbours through faiss (exact up to ``exact_limit`` rows, HNSW above); rows whose
 normalised text is identical are linked with score-1.0 edges whatever their embeddings say.
 Edges are undirected, stored once (source < target) and sorted by score, best first, so "all
-edges at or above t" is a binary search and a slice: that is what keeps the threshold slider
-interactive (clustering.py never looks at an n x n matrix).
+edges at or above t" is a binary search and a slice. The graph also carries its single-linkage
+order (:class:`LinkageOrder`): rows arranged so that the connected components at any threshold
+are contiguous runs. Both keep the threshold slider interactive (clustering.py never looks at
+an n x n matrix).
 """
 
 from __future__ import annotations
@@ -30,6 +32,24 @@ FORMAT_VERSION = 1
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 96
+
+
+@dataclass(frozen=True, eq=False)
+class LinkageOrder:
+    """The graph's single-linkage dendrogram, flattened: at every threshold t, each connected
+    component of the edges >= t is one contiguous run of ``order``."""
+
+    order: np.ndarray  # int32 (n,), a permutation of the rows
+    joins: np.ndarray  # float32 (n-1,): order[i], order[i+1] are in one run iff joins[i] >= t
+
+    def runs_at(self, threshold: float) -> np.ndarray:
+        """int64 (n,): the run (component) number of each position of ``order``, 0, 1, ..."""
+        runs = np.zeros(self.order.size, np.int64)
+        np.cumsum(self.joins < np.float32(threshold), out=runs[1:])
+        return runs
+
+    def n_components_at(self, threshold: float) -> int:
+        return int(self.order.size - np.count_nonzero(self.joins >= np.float32(threshold)))
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: identity hashing, so clustering can memoise per graph
@@ -64,6 +84,11 @@ class NeighbourGraph:
         m = self.count_at_or_above(threshold)
         return self.sources[:m], self.targets[:m], self.scores[:m]
 
+    @cached_property
+    def linkage(self) -> LinkageOrder:
+        """Computed once (build_neighbour_graph does it, and it is saved with the graph)."""
+        return _single_linkage_order(self)
+
     # ---- persistence -------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
         """Write an .npz atomically: a temp file in the same folder, then os.replace."""
@@ -81,6 +106,9 @@ class NeighbourGraph:
         }
         if self.kth_scores is not None:
             arrays["kth_scores"] = self.kth_scores
+        if "linkage" in self.__dict__:  # computed already: save it rather than recompute on load
+            arrays["linkage_order"] = self.linkage.order
+            arrays["linkage_joins"] = self.linkage.joins
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -110,6 +138,8 @@ class NeighbourGraph:
                     min_score=float(z["min_score"]),
                     kth_scores=z["kth_scores"] if "kth_scores" in z.files else None,
                 )
+                if "linkage_order" in z.files:
+                    graph.__dict__["linkage"] = LinkageOrder(z["linkage_order"], z["linkage_joins"])
         except FileNotFoundError:
             raise
         except Exception as err:  # zipfile/EOF/key errors of a damaged file all mean "corrupt"
@@ -129,6 +159,10 @@ class NeighbourGraph:
             (self.exact_group.shape == (self.n,) and self.exact_group.dtype == np.int32, "bad exact_group"),
             (self.kth_scores is None or self.kth_scores.shape == (self.n,), "bad kth_scores"),
         ]
+        if "linkage" in self.__dict__:
+            order, joins = self.linkage.order, self.linkage.joins
+            checks.append((order.shape == (self.n,) and joins.shape == (max(self.n - 1, 0),), "bad linkage"))
+            checks.append((self.n == 0 or np.array_equal(np.bincount(order, minlength=self.n), np.ones(self.n)), "linkage order not a permutation"))
         for ok, why in checks:
             if not ok:
                 raise ValueError(f"Invalid neighbour graph: {why}")
@@ -211,6 +245,9 @@ def build_neighbour_graph(
         n=n, k=k, sources=sources, targets=targets, scores=scores, exact_group=exact_group,
         method=method, min_score=float(min_score), kth_scores=kth,
     )
+    ctx.check_cancelled()
+    ctx.set_status("Ordering rows by similarity…")
+    graph.linkage  # noqa: B018  (compute now, in the background job, so it is saved with the graph)
     ctx.set_status(f"Neighbour graph: {graph.n_edges:,} edges ({method})")
     return graph
 
@@ -313,3 +350,53 @@ def _undirected_sorted(src, dst, sc, n: int):
     sel = order[first]
     by_score = sel[np.lexsort((key[sel], -sc[sel]))]  # ties broken by pair: deterministic files
     return a[by_score].astype(np.int32), b[by_score].astype(np.int32), sc[by_score]
+
+
+def _single_linkage_order(graph: NeighbourGraph) -> LinkageOrder:
+    """Kruskal over the maximum spanning forest, best edge first, concatenating the row lists
+    of the two components each edge joins; the junction remembers the edge's score."""
+    n = graph.n
+    src, dst, scores = _maximum_spanning_forest(graph)
+    parent = list(range(n))
+    head = list(range(n))
+    tail = list(range(n))
+    following = [-1] * n
+    junction = [float("-inf")] * n  # score joining a row to the row after it in its list
+    for a, b, score in zip(src.tolist(), dst.tolist(), scores.tolist()):
+        while parent[a] != a:
+            parent[a] = a = parent[parent[a]]  # path halving
+        while parent[b] != b:
+            parent[b] = b = parent[parent[b]]
+        if a == b:
+            continue
+        following[tail[a]] = head[b]
+        junction[tail[a]] = score
+        parent[a] = b
+        head[b] = head[a]  # the joined list runs from a's head to b's tail
+    order = []
+    for root in range(n):
+        if parent[root] == root:
+            row = head[root]
+            while row != -1:
+                order.append(row)
+                row = following[row]
+    order_arr = np.asarray(order, np.int32)
+    joins = np.asarray(junction, np.float32)[order_arr[:-1]] if n else np.empty(0, np.float32)
+    return LinkageOrder(order_arr, joins)
+
+
+def _maximum_spanning_forest(graph: NeighbourGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Edges of a maximum spanning forest, best first: the only edges single linkage needs."""
+    if graph.n_edges == 0:
+        return np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.float32)
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    # Kruskal minimises; 2 - score is positive (a zero weight would mean "no edge") and, in
+    # float64, exact: 2 - (2 - score) gives the float32 score back bit for bit.
+    weights = 2.0 - graph.scores.astype(np.float64)
+    adjacency = csr_matrix((weights, (graph.sources, graph.targets)), shape=(graph.n, graph.n))
+    tree = minimum_spanning_tree(adjacency).tocoo()
+    scores = (2.0 - tree.data).astype(np.float32)
+    best_first = np.argsort(-scores, kind="stable")
+    return tree.row[best_first], tree.col[best_first], scores[best_first]

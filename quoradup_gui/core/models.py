@@ -221,6 +221,9 @@ def clear_model_cache() -> None:
 
 def _load_uncached(spec: ModelSpec, source: str, device: str) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a "Loading weights" bar per load is noise on stderr
 
     if spec.kind != "hub":
         try:

@@ -81,6 +81,7 @@ class DuplicatesTab(QWidget):
         self.estimate = None  # core.review.PairEstimate
         self._mine_job: Job | None = None
         self._prepare_job: Job | None = None
+        self._find_when_prepared = False
         self._cluster_request = 0
         self._cluster_busy = False
         self._advance_to: int | None = None
@@ -155,6 +156,9 @@ class DuplicatesTab(QWidget):
         self.member_table.setDragEnabled(True)
         self.member_table.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
         self.member_table.verticalHeader().hide()
+        self.member_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.member_table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.member_table.setWordWrap(False)
         header = self.member_table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         digits = self.fontMetrics().horizontalAdvance("Similarity 00")  # fixed: no measuring of 1,000s of rows
@@ -238,6 +242,7 @@ class DuplicatesTab(QWidget):
         self.split_action = action("Not a Duplicate", QKeySequence.StandardKey.Delete, self.split_selected)
         self.merge_action = action("Merge Clusters", "Ctrl+M", self.merge_selected)
         self.canonical_action = action("Keep This Question", "Ctrl+K", self.make_selected_canonical)
+        self.edit_action = action("Edit Kept Question…", "F2", self.edit_canonical_dialog)
         self.undo_action = action("Undo", QKeySequence.StandardKey.Undo, self.undo, window_wide=True)
         self.redo_action = action("Redo", "Ctrl+Shift+Z", self.redo, window_wide=True)
         self.export_action = action("Export…", "Ctrl+E", self.open_export_dialog, window_wide=True)
@@ -301,6 +306,9 @@ class DuplicatesTab(QWidget):
         self.info_label.setText(f"{self.review.n:,} questions from {self.review.path.name}{restored}")
         self.counts_label.setText("Press <b>Find duplicates</b> to embed the questions and group them by meaning.")
         self._update_undo_actions()
+        if self._find_when_prepared:
+            self._find_when_prepared = False
+            self.find_duplicates()
 
     def has_dataset(self) -> bool:
         return self._view is not None
@@ -330,7 +338,11 @@ class DuplicatesTab(QWidget):
                 or self._debounce.isActive())
 
     def find_duplicates(self) -> Job | None:
-        if self.review is None or self._mine_job is not None:
+        if self.review is None:  # still preparing: find as soon as it is ready
+            self._find_when_prepared = self.has_dataset()
+            self.prepare()
+            return None
+        if self._mine_job is not None:
             return None
         from ..core.mining import MiningParams
 
@@ -365,6 +377,7 @@ class DuplicatesTab(QWidget):
         if estimate is not None:
             self.best_f1_button.setText(f"Best F1 ({estimate.best_threshold:.3f})")
             self.best_f1_button.show()
+            self._show_estimate()
         self._set_enabled(True)
         self.recluster()
         self.sig_mining_finished.emit(mined)
@@ -552,6 +565,18 @@ class DuplicatesTab(QWidget):
         selected = self.selected_member_rows()
         if len(selected) == 1:
             self._record("canonical", selected, "choose kept question")
+
+    def edit_canonical_dialog(self) -> None:
+        cid = self.current_cluster_id()
+        if cid is None:
+            return
+        from PySide6.QtWidgets import QInputDialog
+
+        current = self._display_texts()[int(self.clustering.canonical[cid])]
+        text, ok = QInputDialog.getText(self, "Edit the kept question",
+                                        "The export writes this text for the cluster's kept question:", text=current)
+        if ok:
+            self.edit_canonical_text(text)
 
     def edit_canonical_text(self, text: str) -> None:
         cid = self.current_cluster_id()

@@ -92,7 +92,8 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(dup.undo_action)
         edit_menu.addAction(dup.redo_action)
         review_menu = self.menuBar().addMenu("&Review")
-        for act in (dup.find_action, dup.confirm_action, dup.split_action, dup.merge_action, dup.canonical_action):
+        for act in (dup.find_action, dup.confirm_action, dup.split_action, dup.merge_action, dup.canonical_action,
+                    dup.edit_action):
             review_menu.addAction(act)
         view_menu = self.menuBar().addMenu("&View")
         for i, name in enumerate(("&Data", "&Train", "D&uplicates")):
@@ -237,6 +238,7 @@ class MainWindow(QMainWindow):
         if tab == "duplicates":
             dup = self.duplicates_tab
             if dup.review is None:
+                dup.prepare()
                 return not dup.has_dataset()  # nothing loaded: the empty tab is the picture
             if dup.mined is None and not dup.is_busy():
                 dup.find_duplicates()

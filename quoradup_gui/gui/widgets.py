@@ -182,7 +182,7 @@ class SimilarityHistogram(QWidget):
         import math
 
         painter = QPainter(self)
-        rect = self.rect().adjusted(4, 4, -4, -16)
+        rect = self.rect().adjusted(14, 4, -14, -16)  # room for the first and last axis labels
         # log scale: the low-similarity bins hold orders of magnitude more pairs
         peak = math.log1p(max(self._counts)) or 1.0
         width = rect.width() / len(self._counts)

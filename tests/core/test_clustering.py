@@ -149,6 +149,9 @@ def test_canonical_policies(topics):
         expected = emb[members] @ emb[best]
         np.testing.assert_allclose(central.similarity_to_canonical[members], expected, atol=1e-5)
         assert central.similarity_to_canonical[best] == 1.0
+    for policy in ("central", "longest", "first"):  # nothing joins at 1.0: all singletons
+        alone = cluster_at_threshold(graph, emb, 1.0, canonical_policy=policy, text_lengths=lengths)
+        assert alone.n_multi == 0 and np.array_equal(alone.canonical, np.arange(graph.n))
     with pytest.raises(ValueError):
         cluster_at_threshold(graph, emb, 0.7, canonical_policy="longest")
 

@@ -119,6 +119,12 @@ def test_review_undo_export_and_restore(qtbot, settings, demo_copy, tmp_path):
     assert tab.resolved.constraints.canonical == (keep,), (tab.decisions.applied[-1], tab.resolved)
     assert keep in tab.clustering.canonical
 
+    # Edit the kept question's text: the export writes the new text.
+    tab.edit_canonical_text("How do I reset my password? (edited)")
+    wait_reclustered(qtbot, tab)
+    edited_row = int(tab.clustering.canonical[tab.current_cluster_id()])
+    assert "(edited)" in tab.member_model.data(tab.member_model.index(0, 0))
+
     # The threshold moves; the decisions hold.
     tab.set_threshold(0.9)
     qtbot.waitUntil(lambda: tab.clustering.threshold == pytest.approx(0.9), timeout=20_000)
@@ -140,6 +146,8 @@ def test_review_undo_export_and_restore(qtbot, settings, demo_copy, tmp_path):
     assert dedup["id"].tolist() == original["id"].iloc[kept_rows].tolist()
     assert len(dedup) == 319 - clustering.n_removed
     assert original["id"].iloc[member] in set(dedup["id"])  # split out: kept as its own question
+    edited = dedup.loc[dedup["id"] == original["id"].iloc[edited_row], "question"]
+    assert edited.tolist() == ["How do I reset my password? (edited)"]
     annotated = pd.read_excel(tmp_path / "clusters.xlsx")
     assert annotated["row"].tolist() == list(range(1, 320))
     assert annotated["cluster_id"].tolist() == clustering.labels.tolist()
@@ -158,7 +166,7 @@ def test_review_undo_export_and_restore(qtbot, settings, demo_copy, tmp_path):
     qtbot.addWidget(again)
     again.show()
     tab2 = open_and_mine(qtbot, again, demo_copy)
-    assert len(tab2.decisions) == 3 and "restored" in tab2.info_label.text()
+    assert len(tab2.decisions) == 4 and "restored" in tab2.info_label.text()
     tab2.set_threshold(0.9)
     qtbot.waitUntil(lambda: tab2.clustering.threshold == pytest.approx(0.9), timeout=20_000)
     wait_reclustered(qtbot, tab2)
