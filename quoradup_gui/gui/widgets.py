@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
@@ -64,7 +66,7 @@ class JobProgress(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.label = QLabel()
         self.bar = QProgressBar()
-        self.bar.setFixedWidth(220)
+        self.bar.setFixedWidth(300)
         self.bar.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop this job (Esc)")
@@ -79,6 +81,8 @@ class JobProgress(QWidget):
         self._job = job
         self.label.setText(job.name + "…")
         self.bar.setRange(0, 0)  # busy until the first progress report
+        self.bar.setFormat("%p%")
+        self._phase_total, self._phase_start, self._phase_done0 = -1.0, time.monotonic(), 0.0
         self.cancel_button.setEnabled(True)
         job.sig_status_changed.connect(self._on_job_status_changed)
         job.sig_progress_changed.connect(self._on_job_progress_changed)
@@ -101,11 +105,21 @@ class JobProgress(QWidget):
     def _on_job_progress_changed(self, done: float, total: float) -> None:
         if self.sender() is not self._job:
             return
-        if total > 0:
-            self.bar.setRange(0, 1000)
-            self.bar.setValue(int(1000 * min(done / total, 1.0)))
-        else:
+        if total <= 0:
             self.bar.setRange(0, 0)
+            return
+        now = time.monotonic()
+        if total != self._phase_total or done < self._phase_done0:  # a new phase: restart the rate
+            self._phase_total, self._phase_start, self._phase_done0 = total, now, done
+        self.bar.setRange(0, 1000)
+        self.bar.setValue(int(1000 * min(done / total, 1.0)))
+        elapsed = now - self._phase_start
+        rate = (done - self._phase_done0) / elapsed if elapsed > 0.5 else 0.0
+        text = "%p%"
+        if rate > 0:
+            eta = int((total - done) / rate)
+            text += f" · {rate:,.0f}/s · ETA {eta // 60}:{eta % 60:02d}"
+        self.bar.setFormat(text)
 
     def _on_job_done(self) -> None:
         if self.sender() is self._job:
