@@ -53,6 +53,31 @@ def build_parser() -> argparse.ArgumentParser:
                           help="also mine the distinct questions of FILE and score the mined pairs")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
+    train = sub.add_parser("train", help="fine-tune a model on labelled question pairs (also under torchrun)",
+                           description="Fine-tune a SentenceTransformer on question pairs, the sentence-transformers "
+                                       "Quora recipe. Options override the values of --config.")
+    train.add_argument("--pairs", metavar="FILE",
+                       help="a pair file (question1,question2,is_duplicate; anchor,positive[,negative]; review "
+                            "decisions export) or a hub dataset id such as sentence-transformers/quora-duplicates[:subset]")
+    train.add_argument("--config", metavar="FILE", help="a training configuration saved by the app (JSON)")
+    train.add_argument("--model", help="'default' (bundled all-MiniLM-L6-v2), a model folder or a hub id")
+    train.add_argument("--loss", choices=("auto", "online-contrastive", "contrastive", "mnrl", "cached-mnrl", "multi-task"),
+                       help="default auto: multi-task for labelled pairs, mnrl for duplicate pairs/triplets")
+    train.add_argument("--epochs", type=float)
+    train.add_argument("--batch-size", type=int, help="pairs per step and process (default 32)")
+    train.add_argument("--max-pairs", type=int, help="use the first N usable pairs")
+    train.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float, help="default 2e-5")
+    train.add_argument("--output", dest="output_dir", metavar="DIR",
+                       help="model folder to write (default: a new folder under the app's data folder)")
+    train.add_argument("--eval-steps", type=int, help="evaluate the held-out pairs every N steps (default: 10 times)")
+    train.add_argument("--eval-fraction", type=float, help="share of the pairs held out, split by question (default 0.1)")
+    train.add_argument("--device", help="auto, cpu, cuda or mps")
+    train.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"))
+    train.add_argument("--seed", type=int)
+    train.add_argument("--resume", action="store_true", default=None,
+                       help="continue from the last checkpoint in the output folder")
+    train.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
     desktop = sub.add_parser("install-desktop",
                              help="add quoradup to the desktop menu (a .desktop entry and icon under ~/.local/share)")
     desktop.add_argument("--uninstall", action="store_true", help="remove what install-desktop wrote")
@@ -189,6 +214,54 @@ def cmd_install_desktop(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    import os
+    import signal
+    from dataclasses import replace
+
+    from .cli_progress import TerminalContext
+    from .core.training.run import TrainingConfig, run_training
+
+    overrides = ("pairs", "model", "loss", "epochs", "batch_size", "max_pairs", "learning_rate", "output_dir",
+                 "eval_steps", "eval_fraction", "device", "precision", "seed", "resume")
+    config = TrainingConfig.load(args.config) if args.config else TrainingConfig()
+    config = replace(config, **{name: getattr(args, name) for name in overrides if getattr(args, name) is not None})
+    if not config.pairs:
+        raise_usage("train needs --pairs FILE (or a --config that names the pairs)")
+    with TerminalContext() as ctx:
+        # A first Ctrl+C stops after the current step and saves the model; a second one aborts. Not under
+        # torchrun / accelerate launch, where ranks stopping at different steps would wait on each other.
+        def on_interrupt(signum, frame):
+            if ctx.is_cancelled():
+                raise KeyboardInterrupt
+            print("quoradup: stopping after this step and saving the model (Ctrl+C again to abort)", file=sys.stderr)
+            ctx.cancel()
+
+        single = int(os.environ.get("WORLD_SIZE", "1") or 1) == 1
+        previous = signal.signal(signal.SIGINT, on_interrupt) if single else None
+        try:
+            result = run_training(config, None, ctx)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+    if not result.is_main_process:  # other torchrun / accelerate ranks stay quiet
+        return 0
+    data = result.as_dict()
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        def score(m: dict | None) -> str:
+            return "n/a" if m is None else f"AP {m['ap']:.4f}, best F1 {m['f1']:.4f}"
+
+        print(f"model: {data['output']}{'  (cancelled)' if data['cancelled'] else ''}")
+        print(f"loss {data['loss']}, {data['steps']:,} steps on {data['n_train_pairs']:,} pairs in "
+              f"{data['seconds']:.0f} s ({data['samples_per_s']:.1f} pairs/s on {data['device']})")
+        print(f"held-out ({data['n_eval_pairs']:,} pairs): base {score(data['base'])} -> trained {score(data['trained'])}")
+        for note in data["warnings"]:
+            print(f"note: {note}", file=sys.stderr)
+    return 130 if result.cancelled else 0
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui.app import main as gui_main
 
@@ -201,6 +274,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "inspect": cmd_inspect,
     "install-desktop": cmd_install_desktop,
     "gui": cmd_gui,
+    "train": cmd_train,
 }
 
 

@@ -1,14 +1,16 @@
 """Clusters at a threshold, re-run on every slider move from the cached neighbour graph.
 
 Two modes:
-- ``connected``: connected components of the edges >= threshold (transitive: a~b, b~c joins a, c).
+- ``connected``: connected components of the edges >= threshold (transitive: a~b, b~c joins a, c),
+  read off the graph's single-linkage order as runs (graph.LinkageOrder): O(n), no traversal.
 - ``community``: the semantics of ``sentence_transformers.util.community_detection`` with
   ``min_community_size=2``: a community is a centre plus every row whose cosine to that centre is
   >= threshold; candidates are taken largest first (ties: lower centre row first) and rows
   already claimed are skipped. The graph holds only top-k lists, so rows whose k-th neighbour is
   still >= threshold get their full neighbourhood recomputed from the embeddings (memoised).
 
-Then constraints (must-link joins, cannot-link separates) and one canonical row per cluster.
+Then constraints (must-link joins, cannot-link separates; when they contradict, cannot-link
+wins) and one canonical row per cluster.
 The no-constraint path is vectorised; only clusters holding a cannot-link pair are re-clustered
 with a Python union-find.
 """
@@ -33,8 +35,8 @@ POLICIES = ("central", "longest", "first")
 
 @dataclass(frozen=True)
 class Constraints:
-    must_link: tuple[tuple[int, int], ...] = ()
-    cannot_link: tuple[tuple[int, int], ...] = ()
+    must_link: tuple[tuple[int, int], ...] = ()  # always joined, at any threshold
+    cannot_link: tuple[tuple[int, int], ...] = ()  # never in one cluster (beats a must-link chain)
     canonical: tuple[int, ...] = ()  # rows the user chose as their cluster's canonical question
 
 
@@ -148,8 +150,8 @@ def cluster_at_threshold(
 
     labels, first_rows = _renumber_by_first_row(labels)
     canonical, similarity = _canonical_and_similarity(
-        labels, first_rows, graph.linkage.order, _reordered(graph, embeddings), embeddings,
-        canonical_policy, text_lengths, constraints.canonical,
+        labels, first_rows, graph.linkage, _reordered(graph, embeddings), canonical_policy, text_lengths,
+        constraints.canonical,
     )
     return Clustering(labels, canonical, similarity, float(threshold), mode, canonical_policy)
 
@@ -201,7 +203,7 @@ def _renumber_by_first_row(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # Per graph (weakly held): exact neighbourhoods of the rows whose top-k list was not enough,
 # computed at the lowest threshold asked so far. Any higher threshold only filters them.
 _RECOMPUTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_MAX_MEMO_PAIRS = 50_000_000
+_MAX_MEMO_PAIRS = 50_000_000  # 600 MB (int32, int32, float32): beyond, search again next time
 _RANGE_BLOCK = 4096  # rows per exhaustive search call: a progress and cancel point
 
 
@@ -239,22 +241,29 @@ def _neighbourhoods(graph, embeddings, t, src, dst, ctx) -> tuple[np.ndarray, np
         incomplete = graph.kth_scores >= t
     else:  # conservative: a row with k edges >= t may have had its whole list >= t
         incomplete = np.bincount(np.concatenate([src, dst]), minlength=n) >= graph.k
-    a = np.concatenate([src, dst]).astype(np.int64)
-    b = np.concatenate([dst, src]).astype(np.int64)
+    a = np.concatenate([src, dst])
+    b = np.concatenate([dst, src])
     keep = ~incomplete[a]
-    extra_a, extra_b = _exact_neighbourhoods(graph, embeddings, t, incomplete, ctx)
-    a = np.concatenate([a[keep], extra_a])
-    b = np.concatenate([b[keep], extra_b])
-    order = np.argsort(a, kind="stable")
+    a, b = a[keep], b[keep]
+    by_row = np.argsort(a, kind="stable")
+    # A row's neighbours come either from the graph (complete rows) or from the exact search
+    # (already grouped by row), so each part can be placed without sorting the other.
+    parts = [(a[by_row], b[by_row]), _exact_neighbourhoods(graph, embeddings, t, incomplete, ctx)]
+    counts = [np.bincount(rows, minlength=n) for rows, _ in parts]
     indptr = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(a, minlength=n), out=indptr[1:])
-    return indptr, b[order]
+    np.cumsum(counts[0] + counts[1], out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), np.int64)
+    for (rows, nbrs), count in zip(parts, counts):
+        rank = np.arange(rows.size) - (np.cumsum(count) - count)[rows]
+        indices[indptr[rows] + rank] = nbrs
+    return indptr, indices
 
 
 def _exact_neighbourhoods(graph, embeddings, t, incomplete, ctx) -> tuple[np.ndarray, np.ndarray]:
+    """Exact neighbours >= t of the incomplete rows, grouped by row (ascending)."""
     rows = np.flatnonzero(incomplete)
     if rows.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.empty(0, np.int32), np.empty(0, np.int32)
     memo = _RECOMPUTED.get(graph)
     if memo is None or memo[0] > t or memo[1] != embeddings.shape:
         pairs = _range_search(embeddings, rows, t, ctx)
@@ -267,7 +276,8 @@ def _exact_neighbourhoods(graph, embeddings, t, incomplete, ctx) -> tuple[np.nda
 
 
 def _range_search(embeddings, rows, t, ctx):
-    """(row, neighbour, score) for all neighbours >= t of ``rows``, self excluded: exact."""
+    """(row, neighbour, score) for all neighbours >= t of ``rows``, self excluded: exact.
+    Costs rows x n inner products (util.community_detection computes all n x n)."""
     import faiss  # lazily, like graph.py
 
     faiss.omp_set_num_threads(os.cpu_count() or 1)
@@ -282,9 +292,9 @@ def _range_search(embeddings, rows, t, ctx):
         ctx.check_cancelled()
         block = rows[start : start + _RANGE_BLOCK]
         lims, scores, ids = index.range_search(emb[block], radius)
-        row = np.repeat(block.astype(np.int64), np.diff(lims.astype(np.int64)))
+        row = np.repeat(block.astype(np.int32), np.diff(lims.astype(np.int64)))
         keep = (scores >= t) & (ids != row)
-        parts.append((row[keep], ids[keep].astype(np.int64), scores[keep].astype(np.float32)))
+        parts.append((row[keep], ids[keep].astype(np.int32), scores[keep].astype(np.float32)))
         ctx.set_progress(start + block.size, rows.size)
     return tuple(np.concatenate(p) for p in zip(*parts))
 
@@ -345,13 +355,14 @@ def _reordered(graph: NeighbourGraph, embeddings: np.ndarray) -> np.ndarray:
     return reordered
 
 
-def _canonical_and_similarity(labels, first_rows, order, reordered, embeddings, policy, text_lengths, chosen):
+def _canonical_and_similarity(labels, first_rows, linkage, reordered, policy, text_lengths, chosen):
     """Canonical row per cluster and each row's cosine to it.
 
     Memory-bound at 200k x 384 (300 MB a sweep), so every sweep streams through the embeddings
     in linkage order, where a cluster's rows sit together: cluster sums and per-cluster lookups
     then hit the cache (2x faster than in file order; gathering rows by cluster is slower still).
     """
+    order = linkage.order
     sizes = np.bincount(labels, minlength=first_rows.size)
     canonical = first_rows.copy()  # "first", and the tie-break of every other policy
     at = labels[order]  # cluster of each position of the linkage order
@@ -373,9 +384,12 @@ def _canonical_and_similarity(labels, first_rows, order, reordered, embeddings, 
 
     similarity = np.ones(labels.size, np.float32)
     multi = sizes >= 2
-    slot, pos = _slots(at, multi)
+    _, pos = _slots(at, multi)
     if pos.size:
-        similarity[order[pos]] = _dot_by_slot(reordered, slot, embeddings[canonical[multi]])[pos]
+        # Look the canonical up in the reordered array itself: it sits in (or near) the run.
+        canonical_position = np.full(order.size, -1, np.int64)
+        canonical_position[pos] = linkage.position[canonical[at[pos]]]
+        similarity[order[pos]] = _dot_by_slot(reordered, canonical_position, reordered)[pos]
         similarity[canonical] = 1.0
     return canonical, similarity
 

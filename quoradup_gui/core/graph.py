@@ -48,6 +48,13 @@ class LinkageOrder:
         np.cumsum(self.joins < np.float32(threshold), out=runs[1:])
         return runs
 
+    @cached_property
+    def position(self) -> np.ndarray:
+        """int64 (n,): where each row sits in ``order`` (the inverse permutation)."""
+        position = np.empty(self.order.size, np.int64)
+        position[self.order] = np.arange(self.order.size)
+        return position
+
     def n_components_at(self, threshold: float) -> int:
         return int(self.order.size - np.count_nonzero(self.joins >= np.float32(threshold)))
 
@@ -155,19 +162,21 @@ class NeighbourGraph:
             (self.method in ("exact", "approx"), f"unknown method {self.method!r}"),
             (self.sources.dtype == np.int32 and self.targets.dtype == np.int32, "edge ids not int32"),
             (self.scores.dtype == np.float32, "scores not float32"),
-            (self.sources.shape == e and self.targets.shape == e and len(e) == 1, "edge arrays differ in shape"),
+            (len(e) == 1 and self.sources.shape == e == self.targets.shape, "edge arrays differ in shape"),
             (self.exact_group.shape == (self.n,) and self.exact_group.dtype == np.int32, "bad exact_group"),
             (self.kth_scores is None or self.kth_scores.shape == (self.n,), "bad kth_scores"),
         ]
         if "linkage" in self.__dict__:
             order, joins = self.linkage.order, self.linkage.joins
-            checks.append((order.shape == (self.n,) and joins.shape == (max(self.n - 1, 0),), "bad linkage"))
-            checks.append((self.n == 0 or np.array_equal(np.bincount(order, minlength=self.n), np.ones(self.n)), "linkage order not a permutation"))
+            shapes_ok = order.shape == (self.n,) and joins.shape == (max(self.n - 1, 0),)
+            is_permutation = shapes_ok and np.array_equal(np.sort(order), np.arange(self.n))
+            checks.append((is_permutation, "bad linkage order"))
         for ok, why in checks:
             if not ok:
                 raise ValueError(f"Invalid neighbour graph: {why}")
         if e[0]:
-            if not (np.all(self.sources < self.targets) and self.sources.min() >= 0 and self.targets.max() < self.n):
+            in_range = self.sources.min() >= 0 and self.targets.max() < self.n
+            if not (in_range and np.all(self.sources < self.targets)):
                 raise ValueError("Invalid neighbour graph: edge ids out of range or not source < target")
             if np.any(self.scores[1:] > self.scores[:-1]):
                 raise ValueError("Invalid neighbour graph: scores not sorted descending")
@@ -247,7 +256,7 @@ def build_neighbour_graph(
     )
     ctx.check_cancelled()
     ctx.set_status("Ordering rows by similarity…")
-    graph.linkage  # noqa: B018  (compute now, in the background job, so it is saved with the graph)
+    _ = graph.linkage  # compute now, in the background job, so that it is saved with the graph
     ctx.set_status(f"Neighbour graph: {graph.n_edges:,} edges ({method})")
     return graph
 

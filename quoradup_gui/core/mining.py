@@ -66,10 +66,12 @@ class MinedCollection:
         return np.fromiter((len(t) for t in self.texts), np.int64, len(self.texts))
 
     def cluster(self, threshold: float, mode: str = "connected", canonical_policy: str = "central",
-                constraints: Constraints | None = None) -> Clustering:
+                constraints: Constraints | None = None, ctx: JobContext | None = None) -> Clustering:
+        # ctx matters for community mode, whose first low threshold may search many rows exhaustively.
         return cluster_at_threshold(self.graph, self.embeddings, threshold, mode=mode,
                                     canonical_policy=canonical_policy, constraints=constraints,
-                                    text_lengths=self.text_lengths() if canonical_policy == "longest" else None)
+                                    text_lengths=self.text_lengths() if canonical_policy == "longest" else None,
+                                    ctx=ctx)
 
 
 def _as_text(value: object) -> str:

@@ -81,6 +81,7 @@ class DuplicatesTab(QWidget):
         self.estimate = None  # core.review.PairEstimate
         self._mine_job: Job | None = None
         self._prepare_job: Job | None = None
+        self._cluster_job: Job | None = None
         self._find_when_prepared = False
         self._cluster_request = 0
         self._cluster_busy = False
@@ -428,9 +429,18 @@ class DuplicatesTab(QWidget):
         self._cluster_request += 1
         self._cluster_busy = True
         request = self._cluster_request
-        self._runner.submit("Clustering", _cluster_in_worker, self.mined, self.threshold(),
-                            str(self.mode_combo.currentData()), self.resolved, lane="cluster",
-                            on_result=lambda c, r=request: self._on_clustered(c, r), on_error=self._on_mine_error)
+        if self._cluster_job is not None:
+            self._cluster_job.cancel()  # superseded: a long community-mode search stops at once
+        self._cluster_job = self._runner.submit(
+            "Clustering", _cluster_in_worker, self.mined, self.threshold(), str(self.mode_combo.currentData()),
+            self.resolved, lane="cluster", on_result=lambda c, r=request: self._on_clustered(c, r),
+            on_error=self._on_mine_error)
+        self._cluster_job.sig_done.connect(self._on_cluster_job_done)
+
+    def _on_cluster_job_done(self) -> None:
+        if self.sender() is self._cluster_job:
+            self._cluster_job = None
+            self._cluster_busy = False
 
     def _on_clustered(self, clustering: "Clustering", request: int) -> None:
         if request != self._cluster_request:
@@ -631,7 +641,7 @@ def _mine_in_worker(texts, params, review, ctx):
 
 
 def _cluster_in_worker(mined, threshold, mode, resolved, ctx):
-    return mined.cluster(threshold, mode=mode, constraints=resolved.constraints if resolved else None)
+    return mined.cluster(threshold, mode=mode, constraints=resolved.constraints if resolved else None, ctx=ctx)
 
 
 def _export_in_worker(kind, path, review, clustering, resolved, overwrite_input, ctx):

@@ -15,6 +15,7 @@ from .. import APP_NAME
 from ..core.errors import QuoradupError
 from .data_tab import DataTab
 from .duplicates_tab import DuplicatesTab
+from .train_tab import TrainTab
 from .jobs import DAEMON_LANE, Job, JobRunner
 from .widgets import ErrorBanner, JobProgress
 
@@ -46,12 +47,13 @@ class MainWindow(QMainWindow):
         self.data_tab.sig_open_requested.connect(self.open_dialog)
         self.data_tab.sig_view_changed.connect(self._on_data_view_changed)
         self.tabs.addTab(self.data_tab, "&Data")
-        self.tabs.addTab(_placeholder("Training",
-                                      "Fine-tune the model on labelled pairs (Quora layout, sentence1/sentence2/label "
-                                      "or anchor/positive) with live loss and score plots. Coming next."), "&Train")
+        self.train_tab = TrainTab(self.runner, settings)
+        self.data_tab.sig_view_changed.connect(self.train_tab.set_dataset)
+        self.tabs.addTab(self.train_tab, "&Train")
         self.duplicates_tab = DuplicatesTab(self.runner, settings)
         self.data_tab.sig_view_changed.connect(self.duplicates_tab.set_dataset)
         self.tabs.addTab(self.duplicates_tab, "D&uplicates")
+        self.train_tab.sig_use_model_requested.connect(self._on_use_model_requested)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
@@ -192,8 +194,15 @@ class MainWindow(QMainWindow):
         return self.runner.submit("Loading model libraries", import_model_libraries, lane=DAEMON_LANE,
                                   on_result=self._on_heavy_imports_ready)
 
+    def _on_use_model_requested(self, folder: str) -> None:
+        self.duplicates_tab.add_model(folder, select=True)
+        self.select_tab("duplicates")
+
     def _on_heavy_imports_ready(self, seconds: float) -> None:
         self.heavy_ready = True
+        from ..core.models import device_description, pick_device
+
+        self.train_tab.set_device_text(device_description(pick_device()))
         self.libs_label.setText("Model libraries ready")
         self.libs_label.setToolTip(f"torch and sentence-transformers imported in {seconds:.1f} s")
         self.sig_heavy_imports_ready.emit()

@@ -175,6 +175,9 @@ def test_must_link_joins_at_any_threshold(planted, mode):
     for t in (0.5, 0.9, 1.0):
         result = cluster_at_threshold(graph, emb, t, mode=mode, constraints=constraints)
         assert result.labels[a] == result.labels[b] == result.labels[loner]
+        members = result.members(result.labels[a])  # scattered through the file and the order
+        sims = emb[members] @ emb[members].T
+        assert result.canonical[result.labels[a]] == members[np.argmax(sims.sum(axis=1))]
 
 
 @pytest.mark.parametrize("mode", ["connected", "community"])

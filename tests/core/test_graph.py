@@ -79,7 +79,8 @@ def test_planted_corpus_edges():
     graph = build_neighbour_graph(emb, texts, k=5)
     assert graph.method == "exact" and graph.n == len(emb)
     edges = edge_set(graph)
-    score = {pair: s for pair, s in zip(zip(graph.sources.tolist(), graph.targets.tolist()), graph.scores.tolist())}
+    pairs = zip(graph.sources.tolist(), graph.targets.tolist())
+    score = dict(zip(pairs, graph.scores.tolist()))
     for rows in exact_groups:  # joined at score 1.0, whatever the embeddings say
         assert len(set(graph.exact_group[rows].tolist())) == 1 and graph.exact_group[rows[0]] >= 0
         assert all(score[(rows[0], r)] == 1.0 for r in rows[1:])
@@ -134,12 +135,16 @@ def test_identical_rows_find_each_other_and_not_themselves():
 
 def test_approximate_search_recall_on_clustered_data():
     emb = clustered(20_000, 500, seed=4)  # ~40 rows a topic: top-10 lists stay inside topics
-    exact_scores, exact_ids = top_k_neighbours(emb, 10)
     approx_scores, approx_ids = top_k_neighbours(emb, 10, approximate=True)
-    hits = sum(len(set(a) & set(e)) for a, e in zip(approx_ids.tolist(), exact_ids.tolist()))
+    sample = np.random.default_rng(4).choice(len(emb), 2_000, replace=False)
+    sims = emb[sample] @ emb.T  # exact answers for a sample of rows
+    sims[np.arange(sample.size), sample] = -np.inf
+    exact_ids = np.argsort(-sims, axis=1)[:, :10]
+    hits = sum(len(set(a) & set(e)) for a, e in zip(approx_ids[sample].tolist(), exact_ids.tolist()))
     assert hits / exact_ids.size >= 0.99, hits / exact_ids.size
     # The scores reported are the true cosines of the ids found.
-    np.testing.assert_allclose(approx_scores[:50], np.einsum("id,ikd->ik", emb[:50], emb[approx_ids[:50]]), atol=1e-5)
+    true_scores = np.einsum("id,ikd->ik", emb[:50], emb[approx_ids[:50]])
+    np.testing.assert_allclose(approx_scores[:50], true_scores, atol=1e-5)
 
 
 def test_build_switches_to_approximate_above_exact_limit():
@@ -164,6 +169,26 @@ def test_small_inputs():
         build_neighbour_graph(few, ["a", "b"])
 
 
+def test_linkage_order_makes_every_component_a_run():
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    emb, texts, _, _ = planted_corpus(seed=10)
+    emb = np.concatenate([emb, clustered(1500, 100, spread=(0.3, 1.2), seed=10)])
+    graph = build_neighbour_graph(emb, texts + [f"t{i}" for i in range(1500)], k=8)
+    link = graph.linkage
+    assert np.array_equal(np.sort(link.order), np.arange(graph.n))
+    assert np.array_equal(link.order[link.position], np.arange(graph.n))
+    for t in (0.5, 0.55, 0.62, 0.75, 0.9, 0.97, 1.0):
+        src, dst, _ = graph.edges_at_or_above(t)
+        adjacency = coo_matrix((np.ones(src.size), (src, dst)), shape=(graph.n, graph.n))
+        count, components = connected_components(adjacency, directed=False)
+        by_runs = np.empty(graph.n, np.int64)
+        by_runs[link.order] = link.runs_at(t)
+        assert len(np.unique(np.stack([components, by_runs], axis=1), axis=0)) == count, t
+        assert link.n_components_at(t) == count == by_runs.max() + 1
+
+
 def test_progress_and_cancel():
     emb = clustered(3000, 300, seed=6)
     ctx = RecordingContext()
@@ -186,6 +211,9 @@ def test_save_load_round_trip_and_corrupt_files(tmp_path):
     for name in ("sources", "targets", "scores", "exact_group", "kth_scores"):
         assert np.array_equal(getattr(loaded, name), getattr(graph, name))
     assert (loaded.n, loaded.k, loaded.method, loaded.min_score) == (graph.n, graph.k, "exact", 0.5)
+    assert "linkage" in loaded.__dict__  # read from the file, not recomputed
+    assert np.array_equal(loaded.linkage.order, graph.linkage.order)
+    assert np.array_equal(loaded.linkage.joins, graph.linkage.joins)
 
     data = path.read_bytes()
     (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
