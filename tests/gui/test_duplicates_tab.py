@@ -197,3 +197,42 @@ def test_export_dialog_previews_and_refuses_the_input(qtbot, window, demo_copy, 
     qtbot.waitUntil(window.error_banner.isVisible, timeout=5000)
     assert "input file" in window.error_banner.text()
     assert demo_copy.read_bytes() == before
+
+
+def test_drag_a_member_onto_another_cluster(qtbot, window, demo_copy):
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    tab = open_and_mine(qtbot, window, demo_copy)
+    tab.set_threshold(0.8)
+    qtbot.waitUntil(lambda: tab.clustering.threshold == pytest.approx(0.8), timeout=20_000)
+    wait_reclustered(qtbot, tab)
+    tab.cluster_table.selectRow(0)
+    source_rows = tab.current_cluster_rows()
+    canonical = int(tab.clustering.canonical[tab.current_cluster_id()])
+    member = int(next(r for r in source_rows if r != canonical))
+    target_id = tab.cluster_model.cluster_id(1)
+    target_canonical = int(tab.clustering.canonical[target_id])
+
+    # The member table's own drag data, dropped on the second cluster of the list.
+    index = tab.member_model.index(list(tab.member_model.row_ids()).index(member), 0)
+    mime = tab.member_model.mimeData([index])
+    viewport = tab.cluster_table.viewport()
+    pos = QPointF(tab.cluster_table.visualRect(tab.cluster_model.index(1, 2)).center())
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(pos, Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, drop)
+    assert drop.isAccepted()
+    wait_reclustered(qtbot, tab)
+    assert tab.clustering.labels[member] == tab.clustering.labels[target_canonical]
+    assert tab.clustering.labels[member] != tab.clustering.labels[canonical]
+    # One undo per step of the move: two undos put it back.
+    tab.undo()
+    wait_reclustered(qtbot, tab)
+    tab.undo()
+    wait_reclustered(qtbot, tab)
+    assert tab.clustering.labels[member] == tab.clustering.labels[canonical]
