@@ -124,7 +124,7 @@ class DuplicatesTab(QWidget):
         self.histogram = SimilarityHistogram()
         self.histogram.setMaximumHeight(110)
 
-        from ..core.mining import DEFAULT_THRESHOLD
+        from ..core.defaults import DEFAULT_THRESHOLD
 
         self._set_threshold_widgets(float(self._settings.value("duplicates/threshold", DEFAULT_THRESHOLD)))
         self.slider.valueChanged.connect(self._on_slider_moved)

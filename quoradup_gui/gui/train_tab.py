@@ -38,7 +38,7 @@ class TrainTab(QWidget):
 
     # ----- building ---------------------------------------------------------------------------
     def _build(self) -> None:
-        from ..core.training.losses import LOSSES
+        from ..core.training.loss_info import LOSSES
 
         self.source_combo = QComboBox(objectName="source_combo")
         self.source_combo.addItems(["The labelled pairs loaded in the Data tab", "A Hugging Face dataset"])
@@ -137,7 +137,7 @@ class TrainTab(QWidget):
         self._ensure_plots()
 
     def _show_loss_help(self) -> None:
-        from ..core.training.losses import LOSSES
+        from ..core.training.loss_info import LOSSES
 
         name = self.loss_combo.currentData()
         self.loss_help.setText(LOSSES[name].explanation if name in LOSSES else

@@ -56,6 +56,7 @@ def test_window_paints_before_torch_is_imported(tmp_path):
     info = json.loads(next(line for line in result.stdout.splitlines() if line.startswith("{")))
     assert info["torch_loaded"] is False
     assert info["sentence_transformers_loaded"] is False
+    assert info["pandas_loaded"] is False  # the data libraries load with the first file, off the GUI thread
 
 
 def test_heavy_libraries_load_in_the_background(qtbot, window):
