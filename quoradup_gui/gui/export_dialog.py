@@ -18,7 +18,7 @@ class ExportDialog(QDialog):
         self.setWindowTitle("Export")
         self.setObjectName("export_dialog")
         self._tab = tab
-        clustering, review = tab.clustering, tab.review
+        clustering = tab.clustering
         n_pairs = len(tab.resolved.constraints.must_link) + len(tab.resolved.constraints.cannot_link)
         self.kind_buttons = {
             "dedup": QRadioButton(f"Deduplicated spreadsheet — {clustering.n - clustering.n_removed:,} rows "

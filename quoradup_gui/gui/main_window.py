@@ -274,12 +274,3 @@ def _local_files(mime) -> list[str]:
         return []
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
 
-
-def _placeholder(title: str, text: str) -> QWidget:
-    page = QWidget()
-    layout = QVBoxLayout(page)
-    label = QLabel(f"<h2>{title}</h2><p>{text}</p>")
-    label.setWordWrap(True)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    layout.addWidget(label)
-    return page

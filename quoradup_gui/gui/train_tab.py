@@ -7,7 +7,6 @@ points, held-out scores, progress) arrive as plain dicts and feed the plots and 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (

@@ -12,16 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import QuoradupError
 from .data import PAIR, PAIR_CLASS, PairData, contrastive_rows, ranking_rows, to_dataset
+from .loss_info import LOSSES, LossInfo  # noqa: F401  (re-exported; the table imports without pandas)
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 AUTO = "auto"
 CONTRASTIVE_MARGIN = 0.5  # cosine distance, as in the recipe
-
-
-from .loss_info import LOSSES, LossInfo  # noqa: E402,F401  (the table, importable without pandas)
-
 LOSS_NAMES = tuple(LOSSES)
 
 
