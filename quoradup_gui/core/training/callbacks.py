@@ -83,18 +83,13 @@ class HeldOutEvaluator:
         self.rows1 = np.array([index[t] for t in pairs.text1], dtype=np.int64)
         self.rows2 = np.array([index[t] for t in pairs.text2], dtype=np.int64)
         self.labels = np.array(pairs.labels, dtype=np.int64)
-        self.seconds = 0.0  # time spent evaluating, left out of the training throughput
 
     @property
     def n_pairs(self) -> int:
         return len(self.labels)
 
     def __call__(self, model, output_path: str | None = None, epoch: float = -1, steps: int = -1) -> dict[str, float]:
-        start = time.perf_counter()
-        try:
-            metrics = self.metrics(model)
-        finally:
-            self.seconds += time.perf_counter() - start
+        metrics = self.metrics(model)
         values = {name: float(getattr(metrics, name)) for name in _METRIC_FIELDS} if metrics else {
             "ap": float("nan"), "f1": float("nan")}
         return {f"{self.name}_{key}": value for key, value in values.items()}
@@ -155,7 +150,7 @@ class JobCallback:
         self.world_size = 1
         self._t0: float | None = None
         self._t_last = 0.0
-        self._eval_seconds0 = self._eval_seconds_last = 0.0
+        self._eval_wall = self._eval_wall_at_last = 0.0  # whole trainer evaluations after a step
         self._last_checkpoint = time.monotonic()
         self._throttle = Throttle(5.0)
         self._main = True
@@ -170,7 +165,7 @@ class JobCallback:
         """Wall time from the first step's start to the last step's end, evaluations left out."""
         if self._t0 is None:
             return 0.0
-        return max(1e-9, self._t_last - self._t0 - (self._eval_seconds_last - self._eval_seconds0))
+        return max(1e-9, self._t_last - self._t0 - self._eval_wall_at_last)
 
     def samples_seen(self) -> int:
         """Training rows processed by this run, over all processes."""
@@ -191,14 +186,13 @@ class JobCallback:
     def on_step_begin(self, args, state, control, **kwargs):
         if self._t0 is None:  # time from the first step: model loading and the base evaluation excluded
             self._t0 = time.perf_counter()
-            self._eval_seconds0 = self.evaluator.seconds if self.evaluator else 0.0
             self.first_step = state.global_step
         return control
 
     def on_step_end(self, args, state, control, **kwargs):
         self.last_step = state.global_step
         self._t_last = time.perf_counter()
-        self._eval_seconds_last = self.evaluator.seconds if self.evaluator else 0.0
+        self._eval_wall_at_last = self._eval_wall
         if self.checkpoint_seconds and time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds:
             control.should_save = True  # a checkpoint every few minutes: a crash loses little
         if self._main:
@@ -232,6 +226,8 @@ class JobCallback:
         return control
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if self._t0 is not None:  # the trainer evaluates right after a step's end: all of it is evaluation
+            self._eval_wall += time.perf_counter() - self._t_last
         values = metrics_from_logs(metrics or {})
         if values is not None and not math.isfinite(values["ap"]):
             return self._fail(args, state, control, "the model's similarity scores became NaN (not a number)")
