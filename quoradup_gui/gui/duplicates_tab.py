@@ -286,7 +286,8 @@ class DuplicatesTab(QWidget):
             return
         self.info_label.setText("Preparing…")
         self._prepare_job = self._runner.submit("Preparing the review", _prepare_in_worker, self._view, lane="io",
-                                                on_result=self._on_review_prepared, on_error=self._on_mine_error)
+                                                on_result=self._on_review_prepared,
+                                                on_error=self._error_handler("Preparing the review failed"))
         self._prepare_job.sig_done.connect(self._on_prepare_done)
 
     def showEvent(self, event) -> None:  # noqa: N802
@@ -352,7 +353,7 @@ class DuplicatesTab(QWidget):
         self.find_button.setEnabled(False)
         self._mine_job = self._runner.submit(f"Finding duplicates among {len(texts):,} questions", _mine_in_worker,
                                              texts, params, self.review, lane="model",
-                                             on_result=self._on_mined, on_error=self._on_mine_error)
+                                             on_result=self._on_mined, on_error=self._error_handler("Finding duplicates failed"))
         self._mine_job.sig_done.connect(self._on_mine_done)
         return self._mine_job
 
@@ -360,10 +361,12 @@ class DuplicatesTab(QWidget):
         self._mine_job = None
         self.find_button.setEnabled(True)
 
-    def _on_mine_error(self, exc: BaseException) -> None:
-        window = self.window()
-        if hasattr(window, "show_error"):
-            window.show_error("Finding duplicates failed", exc, getattr(self.sender(), "traceback_text", ""))
+    def _error_handler(self, title: str):
+        def show(exc: BaseException) -> None:
+            window = self.window()
+            if hasattr(window, "show_error"):
+                window.show_error(title, exc, getattr(self.sender(), "traceback_text", ""))
+        return show
 
     def _on_mined(self, result) -> None:
         mined, estimate, review = result
@@ -434,7 +437,7 @@ class DuplicatesTab(QWidget):
         self._cluster_job = self._runner.submit(
             "Clustering", _cluster_in_worker, self.mined, self.threshold(), str(self.mode_combo.currentData()),
             self.resolved, lane="cluster", on_result=lambda c, r=request: self._on_clustered(c, r),
-            on_error=self._on_mine_error)
+            on_error=self._error_handler("Clustering failed"))
         self._cluster_job.sig_done.connect(self._on_cluster_job_done)
 
     def _on_cluster_job_done(self) -> None:
@@ -605,7 +608,7 @@ class DuplicatesTab(QWidget):
     def export(self, kind: str, path: str | Path, overwrite_input: bool = False) -> Job:
         job = self._runner.submit(f"Exporting {Path(path).name}", _export_in_worker, kind, Path(path), self.review,
                                   self.clustering, self.resolved, overwrite_input, lane="io",
-                                  on_result=self._on_exported, on_error=self._on_mine_error)
+                                  on_result=self._on_exported, on_error=self._error_handler("Export failed"))
         return job
 
     def open_export_dialog(self):

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from .jobs import Job, JobRunner
+from .widgets import format_eta
 
 LOADED, HUB = 0, 1
 
@@ -255,9 +256,8 @@ class TrainTab(QWidget):
             total = max(int(point.get("max_steps") or 1), 1)
             self.progress.setMaximum(total)
             self.progress.setValue(int(point["step"]))
-            eta = int(point.get("eta_s") or 0)
             self.status_label.setText(f"Step {point['step']:,} of {total:,} · {point.get('samples_per_s', 0):.1f} "
-                                      f"pairs/s · ETA {eta // 60}:{eta % 60:02d}")
+                                      f"pairs/s · ETA {format_eta(point.get('eta_s') or 0)}")
 
     def _on_trained(self, result) -> None:
         self.result = result

@@ -13,6 +13,11 @@ from PySide6.QtWidgets import (
 from .jobs import Job
 
 
+def format_eta(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
 class ErrorBanner(QFrame):
     """The one place errors are shown: a dismissable strip at the top of the window."""
 
@@ -118,7 +123,7 @@ class JobProgress(QWidget):
         text = "%p%"
         if rate > 0:
             eta = int((total - done) / rate)
-            text += f" · {rate:,.0f}/s · ETA {eta // 60}:{eta % 60:02d}"
+            text += f" · {rate:,.0f}/s · ETA {format_eta(eta)}"
         self.bar.setFormat(text)
 
     def _on_job_done(self) -> None:

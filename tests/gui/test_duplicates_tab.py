@@ -195,7 +195,7 @@ def test_export_dialog_previews_and_refuses_the_input(qtbot, window, demo_copy, 
         pass
     assert job.outcome == "error"
     qtbot.waitUntil(window.error_banner.isVisible, timeout=5000)
-    assert "input file" in window.error_banner.text()
+    assert "Export failed" in window.error_banner.text() and "input file" in window.error_banner.text()
     assert demo_copy.read_bytes() == before
 
 
