@@ -81,7 +81,7 @@ class DatasetView:
 
 
 def pair_stats(table: LoadedTable) -> PairStats | None:
-    from .io import parse_labels
+    from .roles import parse_labels
 
     if table.role is not Role.PAIRS or table.pairs is None:
         return None

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .io import atomic_write_text
+from .atomic import atomic_write_text
 from .resources import DESKTOP_TEMPLATE, ICON_PNG, ICON_SVG, resource_path
 
 DESKTOP_NAME = "quoradup.desktop"

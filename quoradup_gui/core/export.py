@@ -1,7 +1,7 @@
 """Exports: the deduplicated spreadsheet, the annotated (clusters) spreadsheet, labelled pairs.
 
 Every writer keeps all of the file's own columns, keeps the original row order, writes to a
-temp file and renames (core.io.atomic_writer), and refuses to overwrite the input file unless
+temp file and renames (core.atomic.atomic_writer), and refuses to overwrite the input file unless
 the caller says so explicitly.
 """
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .atomic import atomic_writer
 from .clustering import Clustering
 from .errors import QuoradupError
-from .io import atomic_writer
 
 WRITABLE_SUFFIXES = (".csv", ".tsv", ".xlsx", ".parquet", ".jsonl")
 ANNOTATION_COLUMNS = ("row", "cluster_id", "is_canonical", "similarity_to_canonical", "text")

@@ -15,8 +15,8 @@ from .dataset import DatasetView
 from .decisions import DecisionLog, KeyIndex, ResolvedDecisions, key_index
 from .evaluation import pair_metrics
 from .export import annotated_frame, dedup_frame, write_table
-from .io import Role
 from .resources import app_data_dir
+from .roles import Role
 
 
 @dataclass(frozen=True, eq=False)

@@ -162,7 +162,7 @@ class DataTab(QWidget):
         if self._updating or self._view is None:
             return
         from ..core.dataset import override_collection, override_pairs
-        from ..core.io import PairColumns
+        from ..core.roles import PairColumns
 
         table = self._view.table
         if self.role_combo.currentIndex() == ROLE_COLLECTION:

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_text
 from ..errors import QuoradupError
 from ..evaluation import PairMetrics
-from ..io import atomic_write_text
 from ..models import DEFAULT_MODEL
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
