@@ -77,6 +77,23 @@ def import_model_libraries(ctx: JobContext | None = None) -> float:
     return time.perf_counter() - start
 
 
+def import_training_libraries(ctx: JobContext | None = None) -> float:
+    """Import what a training run needs on top of :func:`import_model_libraries` (seconds taken):
+    run in the background after it, so that pressing Start imports nothing big while the GUI
+    draws the live plots."""
+    start = time.perf_counter()
+    if ctx is not None:
+        ctx.set_status("Loading training libraries…")
+    import accelerate  # noqa: F401
+    import datasets  # noqa: F401
+    from sentence_transformers import SentenceTransformerTrainer  # noqa: F401
+    from transformers.trainer_callback import TrainerCallback  # noqa: F401
+
+    from .training import callbacks, data, losses  # noqa: F401
+
+    return time.perf_counter() - start
+
+
 # ----------------------------------------------------------------------------- resolving
 
 

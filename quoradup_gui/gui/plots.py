@@ -47,6 +47,8 @@ class LivePlot(QWidget):
         return list(zip(xs, ys))
 
     def clear(self) -> None:
+        if not any(xs for xs, _ in self._data.values()):
+            return  # nothing drawn: no relayout and repaint while a run starts
         for name, curve in self._curves.items():
             self._data[name] = ([], [])
             curve.setData([], [])

@@ -217,13 +217,6 @@ class TrainTab(QWidget):
             self.window().show_error("Check the training settings", exc)
             return None
         self._settings.setValue("train/config", config.to_json())
-        from ..core.resources import app_data_dir
-
-        try:  # the same JSON `quoradup train --config FILE` reads
-            (app_data_dir()).mkdir(parents=True, exist_ok=True)
-            config.save(app_data_dir() / "last-training-config.json")
-        except OSError:
-            pass
         self._ensure_plots()
         self.loss_plot.clear()
         self.eval_plot.clear()
@@ -293,8 +286,14 @@ class TrainTab(QWidget):
 
 
 def _train_in_worker(config, source, ctx):
+    from ..core.resources import app_data_dir
     from ..core.training.run import run_training
 
+    try:  # the same JSON `quoradup train --config FILE` reads; saved here, as fsync takes a while
+        app_data_dir().mkdir(parents=True, exist_ok=True)
+        config.save(app_data_dir() / "last-training-config.json")
+    except OSError:
+        pass
     return run_training(config, source, ctx)
 
 

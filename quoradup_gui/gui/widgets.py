@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (
     QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QToolButton, QWidget,
@@ -63,7 +63,12 @@ def _escape(text: str) -> str:
 
 
 class JobProgress(QWidget):
-    """Status-bar widget following the most recent job: status text, progress, Cancel."""
+    """Status-bar widget following the most recent job: status text, progress, Cancel.
+
+    It appears only once a job has run for SHOW_DELAY_MS, so the quick jobs of a dragged slider
+    (re-clustering takes tens of milliseconds) do not make it flash on and off."""
+
+    SHOW_DELAY_MS = 300
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -80,6 +85,10 @@ class JobProgress(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.cancel_button)
         self._job: Job | None = None
+        self._show_timer = QTimer(self)
+        self._show_timer.setSingleShot(True)
+        self._show_timer.setInterval(self.SHOW_DELAY_MS)
+        self._show_timer.timeout.connect(self._show_if_running)
         self.hide()
 
     def track(self, job: Job) -> None:
@@ -92,7 +101,12 @@ class JobProgress(QWidget):
         job.sig_status_changed.connect(self._on_job_status_changed)
         job.sig_progress_changed.connect(self._on_job_progress_changed)
         job.sig_done.connect(self._on_job_done)
-        self.show()
+        if not self.isVisible():
+            self._show_timer.start()
+
+    def _show_if_running(self) -> None:
+        if self._job is not None:
+            self.show()
 
     def current_job(self) -> Job | None:
         return self._job
@@ -129,6 +143,7 @@ class JobProgress(QWidget):
     def _on_job_done(self) -> None:
         if self.sender() is self._job:
             self._job = None
+            self._show_timer.stop()
             self.hide()
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import collections
+import sys
+import threading
+import time
+import traceback
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -58,4 +63,68 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
     return path
 
 
-__all__ = ["drop_files", "wait_for_view", "write_csv", "QPoint"]
+
+
+class Heartbeat:
+    """A 10 ms timer on the GUI thread; the largest gap between beats is the worst stall.
+
+    A sampler thread notes every 10 ms what each thread is doing, so that a failing assertion
+    can say (``explain()``) what the GUI thread and the others were running during the worst gap.
+    """
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.worst = 0.0
+        self.worst_span = (0.0, 0.0)
+        self.beats = 0
+        self.timer = QTimer()
+        self.timer.setInterval(10)
+        self.timer.timeout.connect(self._beat)
+        self._samples: collections.deque = collections.deque(maxlen=6000)
+        self._stop = threading.Event()
+
+    def _beat(self) -> None:
+        now = time.perf_counter()
+        if now - self.last > self.worst:
+            self.worst, self.worst_span = now - self.last, (self.last, now)
+        self.last = now
+        self.beats += 1
+
+    def start(self) -> None:
+        self.last = time.perf_counter()
+        self.worst, self.beats = 0.0, 0
+        self.timer.start()
+        if not getattr(self, "_sampler", None):
+            self._sampler = threading.Thread(target=self._sample, daemon=True)
+            self._sampler.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+        self._stop.set()
+
+    def _sample(self) -> None:
+        main, me = threading.main_thread().ident, threading.get_ident()
+        while not self._stop.wait(0.01):
+            stacks = []
+            for ident, frame in sys._current_frames().items():
+                if ident == me:
+                    continue
+                names = [f"{Path(f.f_code.co_filename).name}:{f.f_lineno} {f.f_code.co_name}"
+                         for f, _ in traceback.walk_stack(frame)][:4]
+                stacks.append(("GUI" if ident == main else "other", " < ".join(names)))
+            self._samples.append((time.perf_counter(), stacks))
+
+    def explain(self) -> str:
+        start, end = self.worst_span
+        lines = [f"worst gap {self.worst * 1000:.0f} ms; threads sampled during it:"]
+        seen = set()
+        for when, stacks in list(self._samples):
+            if start <= when <= end:
+                for who, stack in stacks:
+                    if (who, stack) not in seen and "wait" not in stack.split(" < ")[0]:
+                        seen.add((who, stack))
+                        lines.append(f"  +{(when - start) * 1000:4.0f} ms {who}: {stack}")
+        return "\n".join(lines)
+
+
+__all__ = ["Heartbeat", "drop_files", "wait_for_view", "write_csv", "QPoint"]
