@@ -293,9 +293,11 @@ def _unit_float32(embeddings: np.ndarray) -> np.ndarray:
     emb = np.ascontiguousarray(embeddings, dtype=np.float32)
     if emb.ndim != 2:
         raise ValueError(f"embeddings must be 2-D, got shape {emb.shape}")
-    if emb.shape[0] and not np.isfinite(emb).all():
+    # Squared norms by einsum: no (n, d) temporaries. A NaN or infinity anywhere in a row makes
+    # its sum NaN or infinite too, so this one pass also checks that the values are finite.
+    norms = np.sqrt(np.einsum("ij,ij->i", emb, emb, dtype=np.float64)).astype(np.float32)
+    if emb.shape[0] and not np.isfinite(norms).all():
         raise ValueError("embeddings contain NaN or infinity")
-    norms = np.linalg.norm(emb, axis=1)
     if emb.shape[0] and np.abs(norms - 1).max() > 1e-3:  # tolerate callers that forgot to normalise
         emb = emb / np.maximum(norms, 1e-12)[:, None]
     return emb
