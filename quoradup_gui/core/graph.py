@@ -29,18 +29,20 @@ FORMAT_VERSION = 1
 # vectors, searched on its bottom level starting from each row itself (every row is in the
 # index, so the upper levels have nothing to add), and the candidates are rescored exactly in
 # float32. Measured on 100k real Quora questions (all-MiniLM-L6-v2, 2 cores; exact search 56 s,
-# util.paraphrase_mining 68-95 s): M 32 / efConstruction 56 / efSearch 32 gives recall@10
-# 0.990-0.992 against exact (the build is multi-threaded, so it varies a little from run to run)
-# and 0.995 of the pairs >= 0.5, in 15-18 s. Lower efConstruction buys speed at the price of
-# recall@10 (40: 0.985); efSearch 48 adds 0.0015 for 2-3 s. Flat float32 HNSW was 3x slower at
-# the same recall; IVF needed a quarter of the lists probed for 0.985; PCA to 256 dimensions lost
-# 1.5 points; a neighbours-of-neighbours pass after the search added under 0.001.
+# util.paraphrase_mining 68-95 s), in two row orders: M 32 with 56 links per row on the bottom
+# level (faiss's default is 2M = 64), efConstruction 80, efSearch 48 gives recall@10 0.993
+# against exact in 16-17 s; the default 64 links with efConstruction 56 / efSearch 32 gave 0.991
+# in 18-19 s, efConstruction 40 only 0.985. Flat float32 HNSW was 3x slower at the same recall;
+# IVF needed a quarter of the lists probed for 0.985; PCA to 256 dimensions lost 1.5 points;
+# 4- and 6-bit or 16-bit codes were slower or worse; a neighbours-of-neighbours pass after the
+# search added under 0.001.
 # Up to EXACT_LIMIT the search is exact (all pairs, ~15 s at 50k on 2 cores): community mode is
 # then exactly util.community_detection, and exact beats the index's build cost below ~20k.
 EXACT_LIMIT = 50_000
 HNSW_M = 32
-HNSW_EF_CONSTRUCTION = 56
-HNSW_EF_SEARCH = 32
+HNSW_BOTTOM_LINKS = 56
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 48
 
 
 @dataclass(frozen=True, eq=False)
@@ -346,13 +348,15 @@ def _search_approx(faiss, emb: np.ndarray, k: int, ctx: JobContext):
     n, d = emb.shape
     ctx.set_status("Indexing embeddings (HNSW)…")
     index = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.set_nb_neighbors(0, HNSW_BOTTOM_LINKS)  # before any add: fixes the bottom level's width
     index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
     index.train(emb)  # per-dimension ranges of the 8-bit codes: one pass
-    step = _block_size(n)
-    for start in range(0, n, step):  # adding in blocks is equivalent, and cancellable
+    add_step = 10_000  # blocks are cancel points; much smaller ones slowed the build (~1.5 s each here)
+    for start in range(0, n, add_step):
         ctx.check_cancelled()
-        index.add(emb[start : start + step])
-        ctx.set_progress(min(n, start + step), 2 * n)
+        index.add(emb[start : start + add_step])
+        ctx.set_progress(min(n, start + add_step), 2 * n)
+    step = _block_size(n)
     index.hnsw.efSearch = max(HNSW_EF_SEARCH, 2 * (k + 1))
     ctx.set_status("Finding neighbours (approximate)…")
     scores = np.empty((n, k), np.float32)
