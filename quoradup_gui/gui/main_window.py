@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
         _freeze_garbage_collector()
 
     def _on_runner_job_started(self, job: Job) -> None:
-        if job.name not in ("Loading model libraries", "Loading training libraries"):
+        if job.lane != DAEMON_LANE:  # background preloading has the libraries label instead
             self.job_progress.track(job)
 
     def _on_cancel_triggered(self) -> None:
