@@ -61,7 +61,8 @@ def import_model_libraries(ctx: JobContext | None = None) -> float:
     """Import the heavy native libraries (seconds taken); run in the background at start-up.
 
     Loading a big extension module holds the GIL for a while; doing all of them here, once,
-    keeps those pauses out of the first "Find duplicates".
+    keeps those pauses out of the first "Find duplicates" and the first training run (whose
+    live plots would stutter while datasets/pyarrow, accelerate and the trainer load).
     """
     start = time.perf_counter()
     if ctx is not None:
@@ -74,16 +75,6 @@ def import_model_libraries(ctx: JobContext | None = None) -> float:
     import torch  # noqa: F401
     import sentence_transformers  # noqa: F401
 
-    return time.perf_counter() - start
-
-
-def import_training_libraries(ctx: JobContext | None = None) -> float:
-    """Import what a training run needs on top of :func:`import_model_libraries` (seconds taken):
-    run in the background after it, so that pressing Start imports nothing big while the GUI
-    draws the live plots."""
-    start = time.perf_counter()
-    if ctx is not None:
-        ctx.set_status("Loading training libraries…")
     import accelerate  # noqa: F401
     import datasets  # noqa: F401
     from sentence_transformers import SentenceTransformerTrainer  # noqa: F401

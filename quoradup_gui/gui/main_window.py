@@ -35,7 +35,6 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.log_dir = log_dir
         self.heavy_ready = False
-        self.training_libraries_ready = False
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self.runner = JobRunner(self)
@@ -204,19 +203,13 @@ class MainWindow(QMainWindow):
 
     def _on_heavy_imports_ready(self, seconds: float) -> None:
         self.heavy_ready = True
-        from ..core.models import device_description, import_training_libraries, pick_device
+        from ..core.models import device_description, pick_device
 
         self.train_tab.set_device_text(device_description(pick_device()))
         self.libs_label.setText("Model libraries ready")
-        self.libs_label.setToolTip(f"torch and sentence-transformers imported in {seconds:.1f} s")
+        self.libs_label.setToolTip(f"torch, sentence-transformers and the trainer imported in {seconds:.1f} s")
         _freeze_garbage_collector()
         self.sig_heavy_imports_ready.emit()
-        self.runner.submit("Loading training libraries", import_training_libraries, lane=DAEMON_LANE,
-                           on_result=self._on_training_imports_ready)
-
-    def _on_training_imports_ready(self, seconds: float) -> None:
-        self.training_libraries_ready = True
-        _freeze_garbage_collector()
 
     def _on_runner_job_started(self, job: Job) -> None:
         if job.lane != DAEMON_LANE:  # background preloading has the libraries label instead

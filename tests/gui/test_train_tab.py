@@ -63,8 +63,8 @@ def test_gui_stays_responsive_while_training(qtbot, window, pair_file):
     """From Start to the saved result (data preparation, model load, steps, evaluations, live
     plots, stop, save) the GUI thread never stalls more than 100 ms, once the app has finished
     its background preloading (as `quoradup-gui` does by itself a few seconds after start)."""
-    window.start_heavy_imports()
-    qtbot.waitUntil(lambda: window.training_libraries_ready, timeout=180_000)
+    with qtbot.waitSignal(window.sig_heavy_imports_ready, timeout=180_000):
+        window.start_heavy_imports()
     window.open_file(pair_file)
     wait_for_view(qtbot, window)
     window.select_tab("train")
