@@ -26,7 +26,7 @@ import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .graph import NeighbourGraph, exact_group_star_pairs
+from .graph import NeighbourGraph, exact_group_star_pairs, inner_products_by_idx
 from .jobs import JobContext, NullContext
 
 MODES = ("connected", "community")
@@ -418,19 +418,9 @@ def _slots(labels, selected_clusters) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _dot_by_slot(embeddings, slot, table) -> np.ndarray:
-    """out[i] = embeddings[i] . table[slot[i]] where slot[i] >= 0 (else -inf).
-
-    faiss's fvec_inner_products_by_idx does this in one multi-threaded C loop: no (n, d)
-    temporary, and rows with slot -1 are never read."""
-    import faiss  # lazily, like graph.py
-
-    emb = np.ascontiguousarray(embeddings, dtype=np.float32)
-    table = np.ascontiguousarray(table, dtype=np.float32)
-    slot = np.ascontiguousarray(slot, dtype=np.int64)
-    out = np.empty(emb.shape[0], np.float32)
-    ptr = faiss.swig_ptr
-    faiss.fvec_inner_products_by_idx(ptr(out), ptr(emb), ptr(table), ptr(slot), emb.shape[1], emb.shape[0], 1)
-    return out
+    """out[i] = embeddings[i] . table[slot[i]] where slot[i] >= 0 (else -inf): one C loop, no
+    (n, d) temporary, and rows with slot -1 are never read."""
+    return inner_products_by_idx(embeddings, table, slot)
 
 
 def _argmax_into(canonical, labels_of_rows, rows, key) -> None:

@@ -366,7 +366,7 @@ def _search_approx(faiss, emb: np.ndarray, k: int, ctx: JobContext):
         stop = min(n, start + step)
         rows = np.arange(start, stop)
         candidates = _hnsw_level0_search(faiss, index, emb[start:stop], rows, k + 1)
-        block_scores, block_ids = _exact_scores(faiss, emb, rows, candidates)
+        block_scores, block_ids = _exact_scores(emb, rows, candidates)
         scores[start:stop], ids[start:stop] = _drop_self(block_scores, block_ids, rows)
         ctx.set_progress(n + stop, 2 * n)
     ctx.check_cancelled()
@@ -386,18 +386,30 @@ def _hnsw_level0_search(faiss, index, queries: np.ndarray, rows: np.ndarray, k: 
     return ids
 
 
-def _exact_scores(faiss, emb: np.ndarray, rows: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _exact_scores(emb: np.ndarray, rows: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """float32 inner products of emb[rows] with emb[ids] (the quantised search's candidates),
     each row's list sorted best first; -inf where the search found no candidate (id -1)."""
-    found = ids >= 0
-    safe = np.ascontiguousarray(np.where(found, ids, rows[:, None]), dtype=np.int64)
-    queries = np.ascontiguousarray(emb[rows])
-    scores = np.empty(safe.shape, np.float32)
-    ptr = faiss.swig_ptr
-    faiss.fvec_inner_products_by_idx(ptr(scores), ptr(queries), ptr(emb), ptr(safe), emb.shape[1], rows.size, safe.shape[1])
-    scores[~found] = -np.inf
+    scores = inner_products_by_idx(emb[rows], emb, ids)
     order = np.argsort(-scores, axis=1, kind="stable")
-    return np.take_along_axis(scores, order, axis=1), np.take_along_axis(np.where(found, ids, -1), order, axis=1)
+    return np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
+
+
+def inner_products_by_idx(queries: np.ndarray, table: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """float32 (nq, m): out[i, j] = queries[i] . table[ids[i, j]], -inf where ids[i, j] < 0.
+
+    faiss's fvec_inner_products_by_idx in one multi-threaded C loop: no (nq, m, d) gather, and
+    rows of ``table`` that no id names are never read. ``ids`` may also be 1-D (one per query)."""
+    import faiss  # lazily: keeps `import quoradup_gui.core` light
+
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    table = np.ascontiguousarray(table, dtype=np.float32)
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    per_query = ids.reshape(queries.shape[0], -1)
+    out = np.empty(per_query.shape, np.float32)
+    ptr = faiss.swig_ptr
+    faiss.fvec_inner_products_by_idx(ptr(out), ptr(queries), ptr(table), ptr(per_query), queries.shape[1],
+                                     queries.shape[0], per_query.shape[1])
+    return out.reshape(ids.shape)
 
 
 def _undirected_sorted(src, dst, sc, n: int):
