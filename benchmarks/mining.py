@@ -7,7 +7,8 @@ encodes them once with the bundled model through quoradup's encode_texts (onnx-i
 disk, so a re-run starts at once), then prints:
   1. encoding throughput, torch fp32 vs ONNX int8, and how closely the two agree;
   2. build_neighbour_graph vs util.paraphrase_mining_embeddings at 10k/50k/100k (+ 200k):
-     time ratio, recall of the baseline's pairs >= 0.5, recall@10 of the HNSW path vs exact;
+     time ratio, recall of the baseline's pairs >= 0.5, recall@10 of the approximate paths (PQ fast
+     scan up to 200k, HNSW above; both run at 100k and 200k) vs exact;
   3. community mode vs util.community_detection(min_community_size=2): time, identical clusters;
   4. re-threshold latency at 200k (connected, and community for comparison);
   5. peak memory of each heavy step.
@@ -141,7 +142,9 @@ def worker_graph(task: dict) -> dict:
     graph_module.top_k_neighbours = capturing  # the build looks it up in the module: we see its lists
     rss_before = _rss_mb()
     start = time.perf_counter()
-    graph = graph_module.build_neighbour_graph(emb, texts, k=K, min_score=MIN_SCORE, exact_limit=task["exact_limit"])
+    fastscan_limit = task.get("fastscan_limit", graph_module.FASTSCAN_LIMIT)
+    graph = graph_module.build_neighbour_graph(emb, texts, k=K, min_score=MIN_SCORE, exact_limit=task["exact_limit"],
+                                               fastscan_limit=fastscan_limit)
     seconds = time.perf_counter() - start
     peak = _peak_rss_mb()
     arrays = {"sources": graph.sources, "targets": graph.targets, "scores": graph.scores}
@@ -150,7 +153,10 @@ def worker_graph(task: dict) -> dict:
     np.savez(task["out"], **arrays)
     if task.get("graph_out"):
         graph.save(task["graph_out"])
-    return {"seconds": seconds, "search_s": captured["search_s"], "method": graph.method, "n_edges": graph.n_edges,
+    n = task["n"]
+    index = "exact" if n <= task["exact_limit"] else "pq-fastscan" if n <= fastscan_limit else "hnsw"
+    return {"seconds": seconds, "search_s": captured["search_s"], "method": graph.method, "index": index,
+            "n_edges": graph.n_edges,
             "rss_before_mb": rss_before, "peak_rss_mb": peak}
 
 
@@ -349,10 +355,11 @@ def exact_lists(emb: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
 
 def section_graph(paths: dict, tmp: Path, n_real: int, n_big: int) -> dict:
     header(f"\n== 2. Neighbour graph (k={K}, min_score={MIN_SCORE}) vs util.paraphrase_mining_embeddings")
-    from quoradup_gui.core.graph import EXACT_LIMIT
+    from quoradup_gui.core.graph import EXACT_LIMIT, FASTSCAN_LIMIT
 
     say("   ours: build_neighbour_graph with texts (exact-duplicate shortcut, edges, linkage order), default")
-    say(f"   exact_limit={EXACT_LIMIT:,} (HNSW above); baseline: paraphrase_mining_embeddings(top_k=10, max_pairs=n*10,")
+    say(f"   exact_limit={EXACT_LIMIT:,}, fastscan_limit={FASTSCAN_LIMIT:,} (exact search, then a scan of 4-bit PQ codes,")
+    say("   then HNSW; approximate candidates rescored exactly); baseline: paraphrase_mining_embeddings(top_k=10, max_pairs=n*10,")
     say("   so nothing is evicted). Recall = share of the baseline's pairs with score >= 0.5 that our graph holds.")
     out: dict = {"sizes": {}}
     sizes = [n for n in SIZES if n <= n_real]
@@ -364,7 +371,7 @@ def section_graph(paths: dict, tmp: Path, n_real: int, n_big: int) -> dict:
         row["pm"] = run_worker("pm", n=n, emb=paths["emb"], top_k=K, max_pairs=n * K, out=pm_npz)
         row["ratio"] = row["pm"]["seconds"] / row["ours"]["seconds"]
         row["recall"], row["pm_pairs_ge_05"] = pm_recall(g_npz, pm_npz, n)
-        say(f"   n={n:>7,}  ours {row['ours']['seconds']:7.1f} s ({row['ours']['method']}, search "
+        say(f"   n={n:>7,}  ours {row['ours']['seconds']:7.1f} s ({row['ours']['index']}, search "
             f"{row['ours']['search_s']:.1f} s, {row['ours']['n_edges']:,} edges)  paraphrase_mining "
             f"{row['pm']['seconds']:7.1f} s  -> {row['ratio']:.2f}x  recall {row['recall']:.4f} "
             f"of {row['pm_pairs_ge_05']:,} pairs")
@@ -379,6 +386,16 @@ def section_graph(paths: dict, tmp: Path, n_real: int, n_big: int) -> dict:
             say(f"   n={n:>7,}  recall@10 of the approximate lists vs exact {row['recall_at_10']:.4f}; exact search "
                 f"(exact_limit={n:,}) for comparison: {exact['seconds']:.1f} s -> {exact['ratio']:.2f}x, "
                 f"recall {exact['recall']:.4f}")
+            if row["ours"]["index"] != "hnsw":  # the path used above fastscan_limit, at the same size
+                h_npz = str(tmp / f"graph-hnsw-{n}.npz")
+                hnsw = run_worker("graph", n=n, emb=paths["emb"], texts=paths["texts"], exact_limit=EXACT_LIMIT,
+                                  fastscan_limit=0, out=h_npz, keep_lists=True)
+                hnsw["ratio"] = row["pm"]["seconds"] / hnsw["seconds"]
+                hnsw["recall"], _ = pm_recall(h_npz, pm_npz, n)
+                hnsw["recall_at_10"] = recall_at_k(np.load(h_npz)["lists"], np.load(e_npz)["lists"])
+                row["hnsw"] = hnsw
+                say(f"   n={n:>7,}  HNSW (the index above fastscan_limit) for comparison: {hnsw['seconds']:.1f} s -> "
+                    f"{hnsw['ratio']:.2f}x, recall {hnsw['recall']:.4f}, recall@10 {hnsw['recall_at_10']:.4f}")
         out["sizes"][n] = row
 
     # The default top_k=100 (with its default max_pairs=500,000): the ~same matrix product, more pairs kept.
@@ -398,14 +415,23 @@ def section_graph(paths: dict, tmp: Path, n_real: int, n_big: int) -> dict:
     rows = np.sort(np.random.default_rng(1).choice(n_big, SAMPLE_ROWS, replace=False))
     emb_big = np.load(paths["emb"], mmap_mode="r")[:n_big]
     big["n"] = n_big
-    big["recall_at_10_sample"] = recall_at_k(np.load(g_npz)["lists"][rows], exact_lists(emb_big, rows, K))
+    exact_sample = exact_lists(emb_big, rows, K)
     del emb_big
+    big["recall_at_10_sample"] = recall_at_k(np.load(g_npz)["lists"][rows], exact_sample)
     largest = sizes[-1]
     estimate = out["sizes"][largest]["pm"]["seconds"] * (n_big / largest) ** 2
     big["pm_estimate_s"] = estimate
     say(f"   n={n_big:>7,}  ({n_real:,} real + {n_big - n_real:,} perturbed copies, sigma {NOISE_SIGMA}/dim) ours "
-        f"{big['seconds']:.1f} s ({big['method']}, search {big['search_s']:.1f} s, {big['n_edges']:,} edges); "
+        f"{big['seconds']:.1f} s ({big['index']}, search {big['search_s']:.1f} s, {big['n_edges']:,} edges); "
         f"recall@10 vs exact on {SAMPLE_ROWS:,} rows {big['recall_at_10_sample']:.4f}")
+    if big["index"] != "hnsw":
+        h_npz = str(tmp / f"graph-hnsw-{n_big}.npz")
+        hnsw = run_worker("graph", n=n_big, emb=paths["emb"], texts=paths["texts"], exact_limit=EXACT_LIMIT,
+                          fastscan_limit=0, out=h_npz, keep_lists=True)
+        hnsw["recall_at_10_sample"] = recall_at_k(np.load(h_npz)["lists"][rows], exact_sample)
+        big["hnsw"] = hnsw
+        say(f"   n={n_big:>7,}  HNSW for comparison: {hnsw['seconds']:.1f} s (search {hnsw['search_s']:.1f} s), "
+            f"recall@10 on the same rows {hnsw['recall_at_10_sample']:.4f}")
     if estimate > PM_SKIP_ABOVE_S:
         say(f"   n={n_big:>7,}  paraphrase_mining skipped: ~{estimate:.0f} s expected (quadratic from {largest:,}), "
             f"over {PM_SKIP_ABOVE_S} s -> ours is ~{estimate / big['seconds']:.1f}x faster by that estimate")
@@ -463,11 +489,15 @@ def section_memory(graph: dict) -> dict:
     rows = []
     largest = max(graph["sizes"])
     ours = graph["sizes"][largest]["ours"]
-    steps = [(f"ours, {'approximate' if ours['method'] == 'approx' else 'exact'}, n={largest:,}", ours)]
+    steps = [(f"ours, {ours['index']}, n={largest:,}", ours)]
     if "exact" in graph["sizes"][largest]:
         steps.append((f"ours, exact search, n={largest:,}", graph["sizes"][largest]["exact"]))
     steps.append((f"paraphrase_mining top_k=10, n={largest:,}", graph["sizes"][largest]["pm"]))
-    steps.append((f"ours, approximate, n={graph['big']['n']:,}", graph["big"]))
+    if "hnsw" in graph["sizes"][largest]:
+        steps.append((f"ours, hnsw, n={largest:,}", graph["sizes"][largest]["hnsw"]))
+    steps.append((f"ours, {graph['big']['index']}, n={graph['big']['n']:,}", graph["big"]))
+    if "hnsw" in graph["big"]:
+        steps.append((f"ours, hnsw, n={graph['big']['n']:,}", graph["big"]["hnsw"]))
     for name, info in steps:
         rows.append({"step": name, "before_mb": info["rss_before_mb"], "peak_mb": info["peak_rss_mb"]})
         say(f"   {name:<42} before {mb(info['rss_before_mb']):>9}  peak {mb(info['peak_rss_mb']):>9}")
@@ -567,7 +597,7 @@ def summarise(report: dict) -> str:
         return "met" if ok else "MISSED"
 
     ok = row["ratio"] >= 5 and row["recall"] >= 0.99
-    lines.append(f"   {largest:,}, default ({row['ours']['method']}): {row['ratio']:.2f}x paraphrase_mining, recall "
+    lines.append(f"   {largest:,}, default ({row['ours']['index']}): {row['ratio']:.2f}x paraphrase_mining, recall "
                  f"{row['recall']:.4f} (target >= 5x and >= 0.99): {verdict(ok)}")
     if "recall_at_10" in row:
         lines.append(f"   {largest:,} approximate recall@10 vs exact: {row['recall_at_10']:.4f} (>= 0.99): "

@@ -1,7 +1,7 @@
 """The top-k neighbour graph: computed once per collection and model, then sliced at any threshold.
 
 Embeddings are L2-normalised, so cosine similarity is an inner product. Every row gets its k
-nearest neighbours through faiss (exact up to ``exact_limit`` rows, HNSW above); rows whose
+nearest neighbours through faiss (exact up to ``exact_limit`` rows, approximate above); rows whose
 normalised text is identical are linked with score-1.0 edges whatever their embeddings say.
 Edges are undirected, stored once (source < target) and sorted by score, best first, so "all
 edges at or above t" is a binary search and a slice. The graph also carries its single-linkage
@@ -25,20 +25,34 @@ from .jobs import JobContext, NullContext
 
 FORMAT_VERSION = 1
 
-# Above EXACT_LIMIT rows the neighbours come from an HNSW graph over 8-bit scalar-quantised
+# Up to EXACT_LIMIT rows the search is exact (all pairs, ~11-15 s at 50k on 2 cores): community
+# mode is then exactly util.community_detection, and exact beats any index's build cost there.
+#
+# From EXACT_LIMIT to FASTSCAN_LIMIT rows every row is still compared with every other, but
+# through 4-bit product-quantisation codes scanned with SIMD lookups (faiss's PQ fast scan):
+# the vectors are rotated by PCA to 2/3 of their dimensions (384 -> 256), cut into 4-dimension
+# pieces of 16 centroids each, and each row's FASTSCAN_CANDIDATES best candidates are rescored
+# exactly in float32. Measured on 100k real Quora questions (all-MiniLM-L6-v2, 2 cores):
+# recall@10 0.996 against exact in 11-12 s (train 1 s, scan 6-9 s, rescoring 1.7 s), where the
+# HNSW graph below took 17-20 s for 0.992 in the same runs; at 200k 32 vs 35 s (benchmarks/
+# mining.py). 64 candidates gave 0.984, 96 0.993; faiss's default query batching was 1.4x slower;
+# no PCA (96 pieces of 4 over all 384 dimensions) was 1.5x slower for 0.993 at 64; PCA to 192
+# with 48 pieces 0.989; OPQ took minutes to train. The scan costs n^2 (4x per doubling), HNSW
+# n log n: they are even near 200k, so HNSW takes over above FASTSCAN_LIMIT.
+#
+# Above FASTSCAN_LIMIT the neighbours come from an HNSW graph over 8-bit scalar-quantised
 # vectors, searched on its bottom level starting from each row itself (every row is in the
 # index, so the upper levels have nothing to add), and the candidates are rescored exactly in
-# float32. Measured on 100k real Quora questions (all-MiniLM-L6-v2, 2 cores; exact search 56 s,
-# util.paraphrase_mining 68-95 s), in two row orders: M 32 with 56 links per row on the bottom
-# level (faiss's default is 2M = 64), efConstruction 80, efSearch 48 gives recall@10 0.993
-# against exact in 16-17 s; the default 64 links with efConstruction 56 / efSearch 32 gave 0.991
-# in 18-19 s, efConstruction 40 only 0.985. Flat float32 HNSW was 3x slower at the same recall;
-# IVF needed a quarter of the lists probed for 0.985; PCA to 256 dimensions lost 1.5 points;
-# 4- and 6-bit or 16-bit codes were slower or worse; a neighbours-of-neighbours pass after the
-# search added under 0.001.
-# Up to EXACT_LIMIT the search is exact (all pairs, ~15 s at 50k on 2 cores): community mode is
-# then exactly util.community_detection, and exact beats the index's build cost below ~20k.
+# float32. Measured on 100k real questions: M 32 with 56 links per row on the bottom level
+# (faiss's default is 2M = 64), efConstruction 80, efSearch 48 gives recall@10 0.993 against
+# exact in 16-17 s; the default 64 links with efConstruction 56 / efSearch 32 gave 0.991 in
+# 18-19 s, efConstruction 40 only 0.985. Flat float32 HNSW was 3x slower at the same recall;
+# IVF needed a quarter of the lists probed for 0.985; 4- and 6-bit or 16-bit codes were slower
+# or worse; a neighbours-of-neighbours pass after the search added under 0.001.
 EXACT_LIMIT = 50_000
+FASTSCAN_LIMIT = 200_000
+FASTSCAN_CANDIDATES = 128
+FASTSCAN_TRAIN_ROWS = 30_000
 HNSW_M = 32
 HNSW_BOTTOM_LINKS = 56
 HNSW_EF_CONSTRUCTION = 80
@@ -230,6 +244,7 @@ def build_neighbour_graph(
     k: int = 10,
     min_score: float = 0.5,
     exact_limit: int = EXACT_LIMIT,
+    fastscan_limit: int = FASTSCAN_LIMIT,
     ctx: JobContext | None = None,
 ) -> NeighbourGraph:
     """Top-k cosine neighbours of every row (edges >= min_score) plus exact-duplicate edges."""
@@ -245,7 +260,9 @@ def build_neighbour_graph(
     )
     method = "exact" if n <= exact_limit else "approx"
     k_eff = min(k, n - 1)
-    nbr_scores, nbr_ids = top_k_neighbours(emb, k_eff, approximate=method == "approx", ctx=ctx)
+    nbr_scores, nbr_ids = top_k_neighbours(
+        emb, k_eff, approximate=method == "approx", fastscan_limit=fastscan_limit, ctx=ctx
+    )
 
     # A row's list is complete at any threshold if it holds all n-1 other rows.
     kth = np.full(n, -np.inf, np.float32)
@@ -273,11 +290,17 @@ def build_neighbour_graph(
 
 
 def top_k_neighbours(
-    embeddings: np.ndarray, k: int, *, approximate: bool = False, ctx: JobContext | None = None
+    embeddings: np.ndarray,
+    k: int,
+    *,
+    approximate: bool = False,
+    fastscan_limit: int = FASTSCAN_LIMIT,
+    ctx: JobContext | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(scores float32 (n, k), ids int64 (n, k)) of each row's k nearest other rows, best first;
-    id -1 where an approximate search found fewer. Exact: IndexFlatIP; approximate: HNSW over
-    8-bit codes, candidates rescored exactly."""
+    id -1 where an approximate search found fewer. Exact: IndexFlatIP. Approximate: up to
+    ``fastscan_limit`` rows an exhaustive scan of 4-bit PQ codes, above it HNSW over 8-bit codes;
+    either way the candidates are rescored exactly."""
     ctx = ctx or NullContext()
     emb = _unit_float32(embeddings)
     n = emb.shape[0]
@@ -287,7 +310,11 @@ def top_k_neighbours(
     import faiss  # lazily: keeps `import quoradup_gui.core` light
 
     faiss.omp_set_num_threads(os.cpu_count() or 1)
-    return (_search_approx if approximate else _search_exact)(faiss, emb, k, ctx)
+    if not approximate or n < 1_000:  # too few rows to train codes on; exact takes milliseconds there
+        return _search_exact(faiss, emb, k, ctx)
+    if n <= fastscan_limit:
+        return _search_fastscan(faiss, emb, k, ctx)
+    return _search_hnsw(faiss, emb, k, ctx)
 
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -310,17 +337,17 @@ def _block_size(n: int) -> int:
     return int(min(16384, max(1024, -(-n // 50))))
 
 
-def _search_blocks(index, emb: np.ndarray, k: int, ctx: JobContext, done0: int, total: int):
-    """Search every row for k+1 neighbours in blocks, dropping the row itself."""
-    n = emb.shape[0]
+def _search_blocks(search_block, n: int, k: int, ctx: JobContext, done0: int, total: int):
+    """Every row's k neighbours, in blocks (cancel and progress points): ``search_block(rows)``
+    gives (scores, ids) of the k+1 best for those rows, best first, and the row itself is dropped."""
     scores = np.empty((n, k), np.float32)
     ids = np.empty((n, k), np.int64)
     step = _block_size(n)
     for start in range(0, n, step):
         ctx.check_cancelled()
         stop = min(n, start + step)
-        d, i = index.search(emb[start:stop], k + 1)
-        scores[start:stop], ids[start:stop] = _drop_self(d, i, np.arange(start, stop))
+        rows = np.arange(start, stop)
+        scores[start:stop], ids[start:stop] = _drop_self(*search_block(rows), rows)
         ctx.set_progress(done0 + stop, total)
     ctx.check_cancelled()
     return scores, ids
@@ -341,10 +368,31 @@ def _search_exact(faiss, emb: np.ndarray, k: int, ctx: JobContext):
     ctx.set_status("Finding neighbours (exact)…")
     index = faiss.IndexFlatIP(emb.shape[1])
     index.add(emb)
-    return _search_blocks(index, emb, k, ctx, 0, emb.shape[0])
+    return _search_blocks(lambda rows: index.search(emb[rows], k + 1), emb.shape[0], k, ctx, 0, emb.shape[0])
 
 
-def _search_approx(faiss, emb: np.ndarray, k: int, ctx: JobContext):
+def _search_fastscan(faiss, emb: np.ndarray, k: int, ctx: JobContext):
+    n, d = emb.shape
+    ctx.set_status("Indexing embeddings (4-bit codes)…")
+    reduced = max(4, min(d, max(256, 2 * d // 3)) // 4 * 4)  # 384 -> 256, 768 -> 512, <= 256 kept
+    rotation = faiss.PCAMatrix(d, reduced, 0, True)  # PCA, then a random rotation: even pieces
+    codes = faiss.IndexPQFastScan(reduced, reduced // 4, 4, faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexPreTransform(rotation, codes)
+    sample = np.random.default_rng(0).choice(n, min(n, FASTSCAN_TRAIN_ROWS), replace=False)
+    index.train(emb[np.sort(sample)])
+    index.add(emb)
+    codes.qbs = 0x4444  # 16 queries per pass over the codes (4 groups of 4): 1.3-1.5x faiss's default
+    ctx.set_progress(n // 10, n + n // 10)  # the training and coding above: ~10% of the time
+    candidates = min(n, max(FASTSCAN_CANDIDATES, 8 * (k + 1)))
+    ctx.set_status("Finding neighbours (approximate)…")
+
+    def search_block(rows):
+        return _exact_scores(emb, rows, index.search(emb[rows], candidates)[1], keep=k + 1)
+
+    return _search_blocks(search_block, n, k, ctx, n // 10, n + n // 10)
+
+
+def _search_hnsw(faiss, emb: np.ndarray, k: int, ctx: JobContext):
     n, d = emb.shape
     ctx.set_status("Indexing embeddings (HNSW)…")
     index = faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, HNSW_M, faiss.METRIC_INNER_PRODUCT)
@@ -356,21 +404,13 @@ def _search_approx(faiss, emb: np.ndarray, k: int, ctx: JobContext):
         ctx.check_cancelled()
         index.add(emb[start : start + add_step])
         ctx.set_progress(min(n, start + add_step), 2 * n)
-    step = _block_size(n)
     index.hnsw.efSearch = max(HNSW_EF_SEARCH, 2 * (k + 1))
     ctx.set_status("Finding neighbours (approximate)…")
-    scores = np.empty((n, k), np.float32)
-    ids = np.empty((n, k), np.int64)
-    for start in range(0, n, step):
-        ctx.check_cancelled()
-        stop = min(n, start + step)
-        rows = np.arange(start, stop)
-        candidates = _hnsw_level0_search(faiss, index, emb[start:stop], rows, k + 1)
-        block_scores, block_ids = _exact_scores(emb, rows, candidates)
-        scores[start:stop], ids[start:stop] = _drop_self(block_scores, block_ids, rows)
-        ctx.set_progress(n + stop, 2 * n)
-    ctx.check_cancelled()
-    return scores, ids
+
+    def search_block(rows):
+        return _exact_scores(emb, rows, _hnsw_level0_search(faiss, index, emb[rows], rows, k + 1))
+
+    return _search_blocks(search_block, n, k, ctx, n, 2 * n)
 
 
 def _hnsw_level0_search(faiss, index, queries: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
@@ -386,10 +426,17 @@ def _hnsw_level0_search(faiss, index, queries: np.ndarray, rows: np.ndarray, k: 
     return ids
 
 
-def _exact_scores(emb: np.ndarray, rows: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _exact_scores(
+    emb: np.ndarray, rows: np.ndarray, ids: np.ndarray, keep: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """float32 inner products of emb[rows] with emb[ids] (the quantised search's candidates),
-    each row's list sorted best first; -inf where the search found no candidate (id -1)."""
+    each row's best ``keep`` (default: all) sorted best first; -inf where the search found no
+    candidate (id -1)."""
     scores = inner_products_by_idx(emb[rows], emb, ids)
+    if keep is not None and keep < ids.shape[1]:
+        best = np.argpartition(-scores, keep - 1, axis=1)[:, :keep]
+        scores = np.take_along_axis(scores, best, axis=1)
+        ids = np.take_along_axis(ids, best, axis=1)
     order = np.argsort(-scores, axis=1, kind="stable")
     return np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
 

@@ -5,6 +5,7 @@ import pytest
 
 from quoradup_gui.core.errors import JobCancelled
 from quoradup_gui.core.graph import (
+    FASTSCAN_LIMIT,
     NeighbourGraph,
     build_neighbour_graph,
     exact_duplicate_groups,
@@ -133,9 +134,10 @@ def test_identical_rows_find_each_other_and_not_themselves():
         assert {r + 50, r + 60} <= set(ids[r].tolist())
 
 
-def test_approximate_search_recall_on_clustered_data():
+@pytest.mark.parametrize("fastscan_limit", [FASTSCAN_LIMIT, 0], ids=["pq-fastscan", "hnsw"])
+def test_approximate_search_recall_on_clustered_data(fastscan_limit):
     emb = clustered(20_000, 500, seed=4)  # ~40 rows a topic: top-10 lists stay inside topics
-    approx_scores, approx_ids = top_k_neighbours(emb, 10, approximate=True)
+    approx_scores, approx_ids = top_k_neighbours(emb, 10, approximate=True, fastscan_limit=fastscan_limit)
     sample = np.random.default_rng(4).choice(len(emb), 2_000, replace=False)
     sims = emb[sample] @ emb.T  # exact answers for a sample of rows
     sims[np.arange(sample.size), sample] = -np.inf
@@ -147,9 +149,10 @@ def test_approximate_search_recall_on_clustered_data():
     np.testing.assert_allclose(approx_scores[:50], true_scores, atol=1e-5)
 
 
-def test_build_switches_to_approximate_above_exact_limit():
+@pytest.mark.parametrize("fastscan_limit", [FASTSCAN_LIMIT, 0], ids=["pq-fastscan", "hnsw"])
+def test_build_switches_to_approximate_above_exact_limit(fastscan_limit):
     emb = clustered(3000, 100, seed=9)
-    approx = build_neighbour_graph(emb, k=10, exact_limit=1_000)
+    approx = build_neighbour_graph(emb, k=10, exact_limit=1_000, fastscan_limit=fastscan_limit)
     exact = build_neighbour_graph(emb, k=10)
     assert (approx.method, exact.method) == ("approx", "exact")
     assert len(edge_set(approx) & edge_set(exact)) / exact.n_edges >= 0.99
@@ -197,8 +200,15 @@ def test_progress_and_cancel():
     assert [done for done, _ in ctx.progress] == sorted(done for done, _ in ctx.progress)
     with pytest.raises(JobCancelled):
         build_neighbour_graph(emb, k=5, ctx=RecordingContext(cancel_after=1))
-    with pytest.raises(JobCancelled):
-        build_neighbour_graph(emb, k=5, exact_limit=100, ctx=RecordingContext(cancel_after=1))
+    for fastscan_limit in (FASTSCAN_LIMIT, 0):  # both approximate searches
+        ctx = RecordingContext()
+        build_neighbour_graph(emb, k=5, exact_limit=100, fastscan_limit=fastscan_limit, ctx=ctx)
+        assert [done for done, _ in ctx.progress] == sorted(done for done, _ in ctx.progress)
+        assert ctx.progress[-1][0] == ctx.progress[-1][1]
+        with pytest.raises(JobCancelled):
+            build_neighbour_graph(
+                emb, k=5, exact_limit=100, fastscan_limit=fastscan_limit, ctx=RecordingContext(cancel_after=1)
+            )
 
 
 def test_save_load_round_trip_and_corrupt_files(tmp_path):
