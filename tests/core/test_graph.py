@@ -149,6 +149,21 @@ def test_approximate_search_recall_on_clustered_data(fastscan_limit):
     np.testing.assert_allclose(approx_scores[:50], true_scores, atol=1e-5)
 
 
+@pytest.mark.parametrize("d", [3, 31, 64, 200, 768])
+def test_approximate_search_any_dimension(d):
+    # Odd, small and large widths: the code scan keeps an even number of dimensions (pieces of
+    # 2 up to 128, PCA to 2/3 above 256) and must still find the neighbours; below 16 the
+    # search is exact.
+    emb = clustered(3000, 60, seed=d, d=d)
+    scores, ids = top_k_neighbours(emb, 10, approximate=True)
+    sims = emb @ emb.T
+    np.fill_diagonal(sims, -np.inf)
+    exact_ids = np.argsort(-sims, axis=1)[:, :10]
+    recall = (ids[:, :, None] == exact_ids[:, None, :]).any(axis=1).mean()
+    assert recall >= 0.98, recall
+    np.testing.assert_allclose(scores, np.take_along_axis(sims, ids, axis=1), atol=1e-5)
+
+
 @pytest.mark.parametrize("fastscan_limit", [FASTSCAN_LIMIT, 0], ids=["pq-fastscan", "hnsw"])
 def test_build_switches_to_approximate_above_exact_limit(fastscan_limit):
     emb = clustered(3000, 100, seed=9)
