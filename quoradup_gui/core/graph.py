@@ -382,7 +382,9 @@ def _search_fastscan(faiss, emb: np.ndarray, k: int, ctx: JobContext):
     index = faiss.IndexPreTransform(rotation, codes)
     sample = np.random.default_rng(0).choice(n, min(n, FASTSCAN_TRAIN_ROWS), replace=False)
     index.train(emb[np.sort(sample)])
-    index.add(emb)
+    for start in range(0, n, 20_000):  # in blocks: cancel points, and the rotated copy stays small
+        ctx.check_cancelled()
+        index.add(emb[start : start + 20_000])
     codes.qbs = 0x4444  # 16 queries per pass over the codes (4 groups of 4): 1.3-1.5x faiss's default
     ctx.set_progress(n // 10, n + n // 10)  # the training and coding above: ~10% of the time
     candidates = min(n, max(FASTSCAN_CANDIDATES, 8 * (k + 1)))
