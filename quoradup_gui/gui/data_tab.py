@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
     QPushButton, QSplitter, QStackedWidget, QTableView, QVBoxLayout, QWidget,
@@ -267,8 +267,22 @@ class DataTab(QWidget):
     def _size_columns(self, columns: list[str], wide: set[str]) -> None:
         header = self.table.horizontalHeader()
         char = self.fontMetrics().averageCharWidth()
-        for i, name in enumerate(columns):
-            header.resizeSection(i, char * (60 if name in wide else max(8, min(len(name) + 4, 24))))
+        widths = [char * (60 if name in wide else max(8, min(len(name) + 4, 24))) for name in columns]
+        for i, width in enumerate(widths):
+            header.resizeSection(i, width)
+        wide_at = [i for i, name in enumerate(columns) if name in wide]
+        QTimer.singleShot(0, lambda: self._widen_question_columns(widths, wide_at))  # once laid out
+
+    def _widen_question_columns(self, widths: list[int], sections: list[int]) -> None:
+        """Room to spare goes to the question columns (up to 120 characters each), not to the
+        last column (which stretches)."""
+        header = self.table.horizontalHeader()
+        spare = self.table.viewport().width() - sum(widths)
+        if spare <= 0 or not sections or header.count() != len(widths):
+            return
+        extra = min(spare // len(sections), self.fontMetrics().averageCharWidth() * 60)
+        for i in sections:
+            header.resizeSection(i, widths[i] + extra)
 
     def _show_column_boxes(self, role_index: int) -> None:
         self._collection_box.setVisible(role_index == ROLE_COLLECTION)

@@ -27,6 +27,21 @@ def test_demo_collection_shows_summary_and_preview(qtbot, window):
     assert "demo_questions.csv" in window.windowTitle()
 
 
+def test_spare_width_goes_to_the_question_column(qtbot, window):
+    window.resize(1200, 760)
+    window.open_demo()
+    wait_for_view(qtbot, window)
+    header = window.data_tab.table.horizontalHeader()
+    columns = [window.data_tab.model.headerData(i, Qt.Orientation.Horizontal) for i in range(header.count())]
+    question, last = columns.index("question"), header.count() - 1
+    char = window.data_tab.fontMetrics().averageCharWidth()
+    # Widened once the table is laid out: more than its 60-character start, and more than the
+    # last column (which used to take all the room).
+    qtbot.waitUntil(lambda: header.sectionSize(question) > 60 * char, timeout=5_000)
+    assert header.sectionSize(question) > header.sectionSize(last)
+    assert header.length() <= window.data_tab.table.viewport().width() + 1  # no horizontal scrolling
+
+
 def test_drop_collection_onto_the_table(qtbot, window, tmp_path):
     window.open_demo()
     wait_for_view(qtbot, window)
