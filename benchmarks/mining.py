@@ -355,7 +355,7 @@ def exact_lists(emb: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
 
 def section_graph(paths: dict, tmp: Path, n_real: int, n_big: int) -> dict:
     header(f"\n== 2. Neighbour graph (k={K}, min_score={MIN_SCORE}) vs util.paraphrase_mining_embeddings")
-    from quoradup_gui.core.graph import EXACT_LIMIT, FASTSCAN_LIMIT
+    from quoradup_gui.core.neighbours import EXACT_LIMIT, FASTSCAN_LIMIT
 
     say("   ours: build_neighbour_graph with texts (exact-duplicate shortcut, edges, linkage order), default")
     say(f"   exact_limit={EXACT_LIMIT:,}, fastscan_limit={FASTSCAN_LIMIT:,} (exact search, then a scan of 4-bit PQ codes,")
@@ -386,7 +386,7 @@ def section_graph(paths: dict, tmp: Path, n_real: int, n_big: int) -> dict:
             say(f"   n={n:>7,}  recall@10 of the approximate lists vs exact {row['recall_at_10']:.4f}; exact search "
                 f"(exact_limit={n:,}) for comparison: {exact['seconds']:.1f} s -> {exact['ratio']:.2f}x, "
                 f"recall {exact['recall']:.4f}")
-            if row["ours"]["index"] != "hnsw":  # the path used above fastscan_limit, at the same size
+            if row["ours"]["index"] == "pq-fastscan":  # the path used above fastscan_limit, at the same size
                 h_npz = str(tmp / f"graph-hnsw-{n}.npz")
                 hnsw = run_worker("graph", n=n, emb=paths["emb"], texts=paths["texts"], exact_limit=EXACT_LIMIT,
                                   fastscan_limit=0, out=h_npz, keep_lists=True)
@@ -424,7 +424,7 @@ def section_graph(paths: dict, tmp: Path, n_real: int, n_big: int) -> dict:
     say(f"   n={n_big:>7,}  ({n_real:,} real + {n_big - n_real:,} perturbed copies, sigma {NOISE_SIGMA}/dim) ours "
         f"{big['seconds']:.1f} s ({big['index']}, search {big['search_s']:.1f} s, {big['n_edges']:,} edges); "
         f"recall@10 vs exact on {SAMPLE_ROWS:,} rows {big['recall_at_10_sample']:.4f}")
-    if big["index"] != "hnsw":
+    if big["index"] == "pq-fastscan":
         h_npz = str(tmp / f"graph-hnsw-{n_big}.npz")
         hnsw = run_worker("graph", n=n_big, emb=paths["emb"], texts=paths["texts"], exact_limit=EXACT_LIMIT,
                           fastscan_limit=0, out=h_npz, keep_lists=True)

@@ -26,7 +26,8 @@ import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .graph import NeighbourGraph, exact_group_star_pairs, inner_products_by_idx
+from .graph import NeighbourGraph, exact_group_star_pairs
+from .neighbours import inner_products_by_idx
 from .jobs import JobContext, NullContext
 
 MODES = ("connected", "community")

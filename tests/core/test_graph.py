@@ -4,13 +4,8 @@ import numpy as np
 import pytest
 
 from quoradup_gui.core.errors import JobCancelled
-from quoradup_gui.core.graph import (
-    FASTSCAN_LIMIT,
-    NeighbourGraph,
-    build_neighbour_graph,
-    exact_duplicate_groups,
-    top_k_neighbours,
-)
+from quoradup_gui.core.graph import NeighbourGraph, build_neighbour_graph, exact_duplicate_groups
+from quoradup_gui.core.neighbours import FASTSCAN_LIMIT, top_k_neighbours
 from quoradup_gui.core.jobs import RecordingContext
 
 D = 384
