@@ -42,6 +42,10 @@ def _setup_logging(log_dir: Path) -> None:
         pass  # a read-only home must not stop the app
     logging.basicConfig(level=logging.INFO, handlers=handlers,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # faiss's loader reports at INFO each per-CPU build it does not ship ("Could not load library
+    # with AVX512 support ... ModuleNotFoundError") before loading the one that dispatches at run
+    # time: alarming, and not a problem.
+    logging.getLogger("faiss.loader").setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:

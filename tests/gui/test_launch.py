@@ -40,6 +40,19 @@ def test_screenshot_of_a_given_file_and_other_tab(tmp_path):
     assert QImage(str(out)).width() >= 800
 
 
+def test_screenshot_of_the_duplicates_tab_and_a_quiet_terminal(tmp_path):
+    csv_path = tmp_path / "q.csv"
+    csv_path.write_text("question\nHow do I reset my password?\nHow can I reset my password?\nIs it raining?\n",
+                        encoding="utf-8")
+    out = tmp_path / "dup.png"
+    env = dict(ENV, XDG_CACHE_HOME=str(tmp_path / "cache"), XDG_DATA_HOME=str(tmp_path / "data"))
+    result = _run(["--screenshot", str(out), "--tab", "duplicates", str(csv_path)], tmp_path, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert _is_not_blank(QImage(str(out)))
+    # The duplicates search loaded faiss; its loader's per-CPU-build misses are not shown.
+    assert "Could not load library" not in result.stderr, result.stderr
+
+
 def test_screenshot_of_a_bad_file_still_exits_cleanly(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"")
