@@ -126,6 +126,7 @@ def worker_graph(task: dict) -> dict:
     import faiss  # noqa: F401  (imported before timing, as in a running app)
 
     import quoradup_gui.core.graph as graph_module
+    from quoradup_gui.core.neighbours import search_method
 
     emb = _load_rows(task["emb"], task["n"])
     texts = _read_texts(task["texts"], task["n"]) if task.get("texts") else None
@@ -154,7 +155,7 @@ def worker_graph(task: dict) -> dict:
     if task.get("graph_out"):
         graph.save(task["graph_out"])
     n = task["n"]
-    index = "exact" if n <= task["exact_limit"] else "pq-fastscan" if n <= fastscan_limit else "hnsw"
+    index = search_method(n, emb.shape[1], graph.method == "approx", fastscan_limit)
     return {"seconds": seconds, "search_s": captured["search_s"], "method": graph.method, "index": index,
             "n_edges": graph.n_edges,
             "rss_before_mb": rss_before, "peak_rss_mb": peak}

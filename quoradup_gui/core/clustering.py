@@ -27,8 +27,8 @@ from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .graph import NeighbourGraph, exact_group_star_pairs
-from .neighbours import inner_products_by_idx
 from .jobs import JobContext, NullContext
+from .neighbours import inner_products_by_idx
 
 MODES = ("connected", "community")
 POLICIES = ("central", "longest", "first")

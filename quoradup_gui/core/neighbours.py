@@ -70,13 +70,17 @@ def top_k_neighbours(
     import faiss  # lazily: keeps `import quoradup_gui.core` light
 
     faiss.omp_set_num_threads(os.cpu_count() or 1)
+    search = {"exact": _search_exact, "pq-fastscan": _search_fastscan, "hnsw": _search_hnsw}
+    return search[search_method(n, emb.shape[1], approximate, fastscan_limit)](faiss, emb, k, ctx)
+
+
+def search_method(n: int, d: int, approximate: bool, fastscan_limit: int = FASTSCAN_LIMIT) -> str:
+    """Which search top_k_neighbours runs: "exact", "pq-fastscan" or "hnsw"."""
     # Few rows or few dimensions: exact is quick (n^2 d), and there are too few rows to train
     # codes on, or too few dimensions to cut into pieces.
-    if not approximate or n < 1_000 or emb.shape[1] < 16:
-        return _search_exact(faiss, emb, k, ctx)
-    if n <= fastscan_limit:
-        return _search_fastscan(faiss, emb, k, ctx)
-    return _search_hnsw(faiss, emb, k, ctx)
+    if not approximate or n < 1_000 or d < 16:
+        return "exact"
+    return "pq-fastscan" if n <= fastscan_limit else "hnsw"
 
 
 def unit_float32(embeddings: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ import pytest
 
 from quoradup_gui.core.errors import JobCancelled
 from quoradup_gui.core.graph import NeighbourGraph, build_neighbour_graph, exact_duplicate_groups
-from quoradup_gui.core.neighbours import FASTSCAN_LIMIT, top_k_neighbours
+from quoradup_gui.core.neighbours import FASTSCAN_LIMIT, search_method, top_k_neighbours
 from quoradup_gui.core.jobs import RecordingContext
 
 D = 384
@@ -142,6 +142,16 @@ def test_approximate_search_recall_on_clustered_data(fastscan_limit):
     # The scores reported are the true cosines of the ids found.
     true_scores = np.einsum("id,ikd->ik", emb[:50], emb[approx_ids[:50]])
     np.testing.assert_allclose(approx_scores[:50], true_scores, atol=1e-5)
+
+
+def test_which_search_runs_where():
+    assert search_method(10**6, 384, approximate=False) == "exact"
+    assert search_method(999, 384, approximate=True) == "exact"  # too few rows to train codes on
+    assert search_method(10**5, 15, approximate=True) == "exact"  # too few dimensions to cut
+    assert search_method(1_000, 384, approximate=True) == "pq-fastscan"
+    assert search_method(FASTSCAN_LIMIT, 384, approximate=True) == "pq-fastscan"
+    assert search_method(FASTSCAN_LIMIT + 1, 384, approximate=True) == "hnsw"
+    assert search_method(5_000, 384, approximate=True, fastscan_limit=0) == "hnsw"
 
 
 @pytest.mark.parametrize("d", [3, 31, 64, 200, 768])
