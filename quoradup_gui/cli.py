@@ -28,11 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect = sub.add_parser("inspect", help="detect a file's format, role and columns and summarise it")
     inspect.add_argument("file")
+    _sheet_argument(inspect)
     inspect.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     mine = sub.add_parser("mine", help="find duplicate clusters in a question collection and export them")
     mine.add_argument("input", help="a question collection (CSV, TSV, TXT, XLSX, Parquet, JSONL)")
     mine.add_argument("--column", help="the column holding the questions (default: guessed)")
+    _sheet_argument(mine)
     _model_arguments(mine)
     mine.add_argument("--threshold", type=float, default=None,
                       help="similarity at or above which two questions are duplicates (default 0.84)")
@@ -44,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--k", type=int, default=10, help="neighbours per question in the graph (default 10)")
     mine.add_argument("--clusters-out", metavar="FILE", help="write every row with its cluster (csv/tsv/xlsx/parquet/jsonl)")
     mine.add_argument("--dedup-out", metavar="FILE", help="write the deduplicated spreadsheet (all original columns)")
+    mine.add_argument("--raw-text", action="store_true",
+                      help="CSV/TSV: write text starting with = + - @ as it is (by default it gets a leading ' so "
+                           "spreadsheet programs do not run it as a formula)")
     mine.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     evaluate = sub.add_parser("evaluate", help="score a model on labelled pairs (AP, best F1 and its threshold)")
@@ -89,12 +94,23 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from .cli_progress import TerminalContext
 
     with TerminalContext() as ctx:
-        view = load_dataset_view(args.file, ctx)
+        view = load_dataset_view(args.file, ctx, sheet=args.sheet)
     if args.json:
         print(json.dumps(view.as_dict(), ensure_ascii=False))
     else:
         print("\n".join(view.describe_lines()))
     return 0
+
+
+def _sheet_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sheet", metavar="NAME", help="Excel workbooks: the sheet to read (default: the first "
+                                                        "that holds data)")
+
+
+def warn(notes) -> None:
+    """Warnings go to stderr (stdout stays one JSON object under --json)."""
+    for note in notes:
+        print(f"quoradup: warning: {note}", file=sys.stderr)
 
 
 def _model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -119,11 +135,16 @@ def cmd_mine(args: argparse.Namespace) -> int:
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
     if not 0.0 < threshold <= 1.0:
         raise_usage(f"--threshold must be in (0, 1], not {threshold}")
-    for out in (args.clusters_out, args.dedup_out):  # fail before the slow part, not after
-        if out:
-            check_output_path(out, args.input)
+    params = MiningParams(model=args.model, k=args.k, backend=args.backend, device=args.device,
+                          batch_size=args.batch_size, use_cache=not args.no_cache)
+    params.validate()
+    outputs = [check_output_path(out, args.input) for out in (args.clusters_out, args.dedup_out) if out]
+    if len(outputs) == 2 and outputs[0].resolve() == outputs[1].resolve():  # fail before the slow part
+        raise_usage(f"--clusters-out and --dedup-out name the same file ({outputs[0]}); give each its own name")
     with TerminalContext() as ctx:
-        table = read_table(args.input, ctx)
+        table = read_table(args.input, ctx, sheet=args.sheet)
+        notes = list(table.load_warnings)
+        warn(notes)  # at once: the user may stop a long run over them
         if args.column:
             table = table.with_collection_column(args.column)
         elif table.role is Role.PAIRS:
@@ -131,29 +152,36 @@ def cmd_mine(args: argparse.Namespace) -> int:
 
             raise ColumnError(f"{table.path.name} is a labelled pair file ({table.pairs.layout}), not a collection.",
                               hint="Use `quoradup evaluate --pairs FILE`, or choose a question column with --column.")
-        params = MiningParams(model=args.model, k=args.k, backend=args.backend, device=args.device,
-                              batch_size=args.batch_size, use_cache=not args.no_cache)
+        column_notes = [w for w in table.warnings if w not in notes]
+        warn(column_notes)
+        notes += column_notes
         mined = mine_collection(table.texts().tolist(), params, ctx)
         clustering = mined.cluster(threshold, mode=args.mode, canonical_policy=args.canonical)
         written = {}
-        if args.clusters_out:
-            written["clusters_out"] = str(write_table(annotated_frame(table.frame, mined.texts, clustering),
-                                                      args.clusters_out, args.input))
-        if args.dedup_out:
-            written["dedup_out"] = str(write_table(dedup_frame(table.frame, clustering), args.dedup_out, args.input))
+        frames = {"clusters_out": lambda: annotated_frame(table.frame, mined.texts, clustering),
+                  "dedup_out": lambda: dedup_frame(table.frame, clustering)}
+        for key, make_frame in frames.items():
+            if getattr(args, key):
+                result = write_table(make_frame(), getattr(args, key), args.input, raw_text=args.raw_text,
+                                     sheet_title=table.path.stem)
+                written[key] = str(result.path)
+                written[f"{key}_rows"] = result.n_rows
+                warn(result.warnings)
+                notes += result.warnings
     summary = {
         "n_questions": mined.n, "n_clusters": clustering.n_clusters, "n_removed": clustering.n_removed,
         "n_duplicate_clusters": clustering.n_multi, "threshold": threshold, "mode": args.mode,
         "model": mined.model.describe(), "backend": mined.backend, "n_encoded": mined.n_encoded,
-        "seconds": round(time.perf_counter() - start, 3), **written,
+        "seconds": round(time.perf_counter() - start, 3), **written, "warnings": notes,
     }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
         print(f"{mined.n:,} questions -> {clustering.n_clusters:,} after removing {clustering.n_removed:,} duplicates "
               f"({clustering.n_multi:,} duplicate clusters) at threshold {threshold:g} ({args.mode})")
-        for key, path in written.items():
-            print(f"{key.replace('_', ' ')}: {path}")
+        for key in ("clusters_out", "dedup_out"):
+            if key in written:
+                print(f"{key.replace('_', ' ')}: {written[key]} ({written[key + '_rows']:,} rows)")
         _print_top_clusters(mined, clustering)
     return 0
 
@@ -176,10 +204,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     with TerminalContext() as ctx:
         table = read_table(args.pairs, ctx)
+        warn(table.warnings)
         options = EncodeOptions(batch_size=args.batch_size, backend=args.backend, device=args.device,
                                 use_cache=not args.no_cache)
         result = evaluate_pair_table(table, args.model, options, mining=args.mining, ctx=ctx)
-    data = result.as_dict()
+    data = {**result.as_dict(), "warnings": list(table.warnings)}
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
     else:
@@ -282,13 +311,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = COMMANDS.get(args.command or "gui", cmd_gui)
     try:
-        return command(args)
+        code = command(args)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return code
     except QuoradupError as err:
         print(f"quoradup: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (JobCancelled, KeyboardInterrupt):
         print("quoradup: cancelled", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `quoradup inspect FILE | head`: the reader left; say so once, no traceback
+        _silence_stdout()
+        print("quoradup: the output was closed before everything was written (broken pipe)", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as err:  # the machine, not the input: a full disk, a read-only or vanished folder
+        from .core.atomic import describe_os_error
+
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        print(f"quoradup: {describe_os_error(err)}{where}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

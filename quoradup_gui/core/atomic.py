@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import stat
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any, Iterator
+
+
+_OS_ERROR_TEXTS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the disk is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "the folder does not exist",
+    errno.EIO: "the disk reported an input/output error",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A failed write in words a user reads: "the disk is full", "permission denied"…"""
+    return _OS_ERROR_TEXTS.get(exc.errno, exc.strerror or str(exc) or type(exc).__name__)
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:

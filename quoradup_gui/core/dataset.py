@@ -101,10 +101,10 @@ def describe_table(table: LoadedTable, ctx: JobContext | None = None) -> Dataset
     return DatasetView(table, summarize(table.texts(), ctx), pair_stats(table))
 
 
-def load_dataset_view(path: str | Path, ctx: JobContext | None = None) -> DatasetView:
+def load_dataset_view(path: str | Path, ctx: JobContext | None = None, sheet: str | None = None) -> DatasetView:
     """Read a file, detect its role and summarise it: the Data tab's load job."""
     ctx = ctx or NullContext()
-    table = read_table(path, ctx)
+    table = read_table(path, ctx, sheet=sheet)
     ctx.check_cancelled()
     return describe_table(table, ctx)
 

@@ -7,12 +7,14 @@ the caller says so explicitly.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_writer
+from .atomic import atomic_writer, describe_os_error
 from .clustering import Clustering
 from .errors import QuoradupError
 
@@ -62,16 +64,81 @@ def check_output_path(path: str | Path, input_path: str | Path | None = None, ov
     return path
 
 
+@dataclass(frozen=True)
+class Written:
+    """What an export wrote: where, how many data rows, and what the user must be told."""
+
+    path: Path
+    n_rows: int
+    warnings: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+# OWASP "CSV injection": a cell starting with one of these is run as a formula by spreadsheet programs.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d[\d,]*(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?")
+
+
+def neutralise_formula(text: str) -> str:
+    """``'`` before a text that a spreadsheet would run as a formula; plain numbers such as -5 stay."""
+    if text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def _neutralised(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The frame with every text cell (and column name) neutralised, and how many cells changed."""
+    changed = 0
+    out = None
+    for j, column in enumerate(frame.columns):
+        values = frame.iloc[:, j]
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+            continue
+        first = values.str[:1]
+        risky = first.isin(FORMULA_PREFIXES).to_numpy(dtype=bool, na_value=False)
+        if not risky.any():
+            continue
+        fixed = values.copy()
+        rows = np.flatnonzero(risky)
+        new = [neutralise_formula(v) for v in values.iloc[rows].tolist()]
+        n = sum(a != b for a, b in zip(new, values.iloc[rows].tolist()))
+        if n:
+            fixed.iloc[rows] = new
+            out = frame.copy() if out is None else out
+            out.isetitem(j, fixed)
+            changed += n
+    out = frame if out is None else out
+    names = [neutralise_formula(str(c)) for c in out.columns]
+    if names != [str(c) for c in out.columns]:
+        out = out.set_axis(names, axis=1)
+    return out, changed
+
+
 def write_table(frame: pd.DataFrame, path: str | Path, input_path: str | Path | None = None,
-                overwrite_input: bool = False) -> Path:
-    """Write ``frame`` as CSV/TSV/XLSX/Parquet/JSONL by the file's suffix, atomically."""
+                overwrite_input: bool = False, raw_text: bool = False, sheet_title: str = "Sheet1") -> Written:
+    """Write ``frame`` as CSV/TSV/XLSX/Parquet/JSONL by the file's suffix, atomically.
+
+    CSV/TSV: text a spreadsheet would run as a formula gets a leading ``'`` unless ``raw_text``
+    (for programs that read the file); XLSX stores text as text, so it needs no prefix.
+    """
     path = check_output_path(path, input_path, overwrite_input)
     suffix = path.suffix.lower()
+    notes: list[str] = []
     try:
         if suffix in (".csv", ".tsv"):
+            if not raw_text:
+                frame, n_changed = _neutralised(frame)
+                if n_changed:
+                    notes.append(f"{n_changed:,} cell{'s' if n_changed != 1 else ''} starting with =, +, -, @, a tab "
+                                 "or a carriage return got a leading apostrophe (') so that spreadsheet programs "
+                                 "show them as text instead of running them as formulas (--raw-text writes them "
+                                 "as they are).")
             # utf-8 with BOM: Excel then opens non-ASCII text correctly; every other reader copes.
+            # CRLF line ends: the csv module then quotes a field holding a lone \r as well as \n.
             with atomic_writer(path, "w", encoding="utf-8-sig", newline="") as fh:
-                frame.to_csv(fh, index=False, sep="," if suffix == ".csv" else "\t")
+                frame.to_csv(fh, index=False, sep="," if suffix == ".csv" else "\t", lineterminator="\r\n")
         elif suffix == ".jsonl":
             with atomic_writer(path, "w", encoding="utf-8") as fh:
                 frame.to_json(fh, orient="records", lines=True, force_ascii=False)
@@ -79,34 +146,13 @@ def write_table(frame: pd.DataFrame, path: str | Path, input_path: str | Path | 
             with atomic_writer(path, "wb") as fh:
                 frame.to_parquet(fh, index=False)
         else:
+            from .xlsx import workbook_bytes
+
+            content, more = workbook_bytes(frame, sheet_title)
+            notes += more
             with atomic_writer(path, "wb") as fh:
-                with pd.ExcelWriter(fh, engine="openpyxl") as writer:
-                    _excel_safe(frame).to_excel(writer, index=False)
-    except PermissionError as exc:
-        raise ExportError(f"Cannot write {path}: permission denied.",
-                          hint="Choose a folder you can write to, or close the file in other programs.") from exc
+                fh.write(content)
     except OSError as exc:
-        raise ExportError(f"Cannot write {path}: {exc.strerror or exc}.") from exc
-    return path
-
-
-XLSX_CELL_LIMIT = 32_767
-
-
-def _excel_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Excel refuses control characters and cells over 32,767 characters: drop the one, cut the other."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    def clean(value):
-        if not isinstance(value, str):
-            return value
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        return value if len(value) <= XLSX_CELL_LIMIT else value[: XLSX_CELL_LIMIT - 1] + "…"
-
-    text_columns = [c for c in frame.columns if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
-    if not text_columns:
-        return frame
-    safe = frame.copy()
-    for column in text_columns:
-        safe[column] = safe[column].map(clean)
-    return safe
+        raise ExportError(f"Cannot write {path}: {describe_os_error(exc)}.",
+                          hint="Choose another folder, free some space, or close the file in other programs.") from exc
+    return Written(path, len(frame), tuple(notes))

@@ -13,12 +13,10 @@ core.roles, atomic writes in core.atomic; their public names are re-exported her
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import re
 import warnings
-import zipfile
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,7 +27,7 @@ import pandas as pd
 
 # Input files are opened through sniffing._open_binary, looked up at call time, so that a test
 # replacing it there affects the sniff and every reader alike.
-from . import sniffing
+from . import csv_records, sniffing, xlsx
 from .atomic import atomic_write_text, atomic_writer
 from .errors import ColumnError, InputFileError
 from .jobs import JobContext, NullContext
@@ -157,20 +155,23 @@ def _require_text(frame: pd.DataFrame, column: str) -> None:
 _Reader = Callable[[Path, _Sniffed, str, str, JobContext], tuple[pd.DataFrame, FileFormat, list[str]]]
 
 
-def read_table(path: str | Path, ctx: JobContext | None = None) -> LoadedTable:
-    """Sniff and read a whole file, guess its role and columns; see LoadedTable."""
+def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | None = None) -> LoadedTable:
+    """Sniff and read a whole file, guess its role and columns; see LoadedTable.
+
+    ``sheet``: the workbook sheet to read (default: the first that holds data)."""
     ctx = ctx or NullContext()
     path = Path(path)
     ctx.set_status(f"Reading {path.name}…")
     sniffed = _sniff(path)
     try:
         if sniffed.format.kind == "xlsx":
-            frame, fmt, notes = _read_xlsx(path, sniffed, ctx)
+            frame, fmt, notes = _read_xlsx(path, sniffed, ctx, sheet)
         elif sniffed.format.kind == "parquet":
             frame, fmt, notes = _read_parquet(path, sniffed, ctx)
         else:
             reader = (_read_jsonl if sniffed.format.kind == "jsonl"
-                      else _read_lines if sniffed.format.delimiter is None else _read_delimited)
+                      else _read_lines if sniffed.format.kind == "txt"
+                      else _read_single_column if sniffed.format.delimiter is None else _read_delimited)
             frame, fmt, notes = _with_decoding_fallback(reader, path, sniffed, ctx)
     except OSError as exc:  # deleted, unplugged or locked between chunks
         raise InputFileError(
@@ -187,6 +188,9 @@ def read_table(path: str | Path, ctx: JobContext | None = None) -> LoadedTable:
             raise InputFileError(f"{path.name} has a header row ({header}) but no data rows.",
                                  hint="Add questions below the header, or choose another file.")
         raise InputFileError(f"{path.name} holds no rows.", hint="Choose a file with one question per row.")
+    if sheet is not None and fmt.kind != "xlsx":
+        raise InputFileError(f"{path.name} is not an Excel workbook, so it has no sheet \"{sheet}\".",
+                             hint="Leave out the sheet for CSV, TSV, TXT, Parquet and JSONL files.")
     notes += _long_value_notes(frame)
     try:
         role, question_column, pairs = detect_role(frame)
@@ -227,9 +231,10 @@ def _with_decoding_fallback(reader: _Reader, path: Path, sniffed: _Sniffed, ctx:
 
 
 def _read_delimited(path: Path, sniffed: _Sniffed, encoding: str, errors: str, ctx: JobContext):
+    """pandas' C reader for speed; the csv module where it would lose rows or cannot say where."""
     fmt, names = replace(sniffed.format, encoding=encoding), list(sniffed.names)
     chunks = []
-    # on_bad_lines="warn" is the only C-engine way to learn which long rows were skipped.
+    # on_bad_lines="warn" is the only C-engine way to learn that long rows were skipped.
     # (catch_warnings is process-wide; a stray warning from another thread may land here.)
     with warnings.catch_warnings(record=True) as caught, sniffing._open_binary(path) as fh:
         warnings.simplefilter("always", pd.errors.ParserWarning)
@@ -253,55 +258,69 @@ def _read_delimited(path: Path, sniffed: _Sniffed, encoding: str, errors: str, c
                 f'{path.name} has a quote (") that is never closed, starting near line {int(match[1]) + 1:,}.',
                 hint="Fix the quotes in that row, or save the file again from a spreadsheet program.",
             ) from exc
-    skipped, first_row_cut = [], False
+    lost_rows = False
     for warning in caught:
-        found = re.findall(r"Skipping line (\d+)", str(warning.message))
-        if found:
-            skipped += [int(n) for n in found]
-        elif "Length of header or names does not match" in str(warning.message):
-            first_row_cut = True  # pandas truncates (not skips) a too-long *first* data row
+        text = str(warning.message)
+        if "Skipping line" in text or "Length of header or names does not match" in text:
+            lost_rows = True  # a long row was skipped, or a long *first* data row truncated
         else:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
     frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame({n: pd.Series(dtype="str") for n in names})
     notes = []
-    if skipped:
-        where = ", ".join(f"{n:,}" for n in skipped[:5]) + ("…" if len(skipped) > 5 else "")
-        notes.append(f"{_plural(len(skipped), 'row')} had more fields than the header and "
-                     f"{'was' if len(skipped) == 1 else 'were'} skipped (line {where}).")
-    if first_row_cut:
-        notes.append("The first data row had more fields than the header; its extra cells were dropped.")
-    # A short row is padded with "" exactly like a row whose last cells are empty, so count
-    # them with a second (csv-module) pass, but only when such rows can exist.
-    if len(names) > 1 and len(frame) and (frame[names[-1]] == "").any():
-        n_short = _count_short_rows(path, fmt, len(names), ctx)
-        if n_short:
-            notes.append(f"{_plural(n_short, 'row')} had fewer fields than the header; "
-                         "the missing cells were left blank.")
+    # Ragged rows: pandas drops long ones and pads short ones exactly like a row whose last cells
+    # are empty, so read the file again with the csv module, but only when such rows can exist.
+    if lost_rows or (len(names) > 1 and len(frame) and (frame[names[-1]] == "").any()):
+        ctx.set_status(f"Checking the rows of {path.name}…")
+        with sniffing._open_binary(path) as fh, \
+                io.TextIOWrapper(fh, encoding=encoding, errors=errors, newline="") as text:
+            rows, long, short = csv_records.read_ragged(fh, text, fmt.delimiter, fmt.quotechar or '"', fmt.has_header,
+                                                        len(names), sniffed.size, ctx, keep_rows=lost_rows)
+        if lost_rows:
+            frame = pd.DataFrame(rows, columns=names, dtype="str") if rows else frame.iloc[:0]
+        if long:
+            notes.append(f"{_plural(len(long), 'row')} had more fields than the header ({len(names)}); "
+                         f"the extra cells were kept, joined into the last column \"{names[-1]}\" "
+                         f"({csv_records.lines_text([r.line for r in long])}).")
+        if short:
+            notes.append(f"{_plural(len(short), 'row')} had fewer fields than the header; the missing cells "
+                         f"were left blank ({csv_records.lines_text([r.line for r in short])}).")
+    notes += _swallowing_notes(path, frame, fmt, encoding, errors, ctx)
     return frame, fmt, notes
 
 
-def _count_short_rows(path: Path, fmt: FileFormat, width: int, ctx: JobContext) -> int:
-    short, header_pending = 0, fmt.has_header
-    errors = "replace"  # the strict read already succeeded or fell back
-    with (sniffing._open_binary(path) as fh,
-          io.TextIOWrapper(fh, encoding=fmt.encoding, errors=errors, newline="") as text):
-        try:
-            for i, row in enumerate(csv.reader(text, delimiter=fmt.delimiter, quotechar=fmt.quotechar or '"')):
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
-                if header_pending:
-                    header_pending = False
-                elif len(row) < width:
-                    short += 1
-                if i % _CHUNK_ROWS == 0:
-                    ctx.check_cancelled()
-        except csv.Error:  # e.g. a NUL byte, which pandas tolerates: the count is only a hint
-            pass
-    return short
+def _swallowing_notes(path: Path, frame: pd.DataFrame, fmt: FileFormat, encoding: str, errors: str,
+                      ctx: JobContext) -> list[str]:
+    rows = csv_records.swallowing_rows(frame, fmt.delimiter)
+    if not rows:
+        return []
+    with sniffing._open_binary(path) as fh, io.TextIOWrapper(fh, encoding=encoding, errors=errors, newline="") as text:
+        starts = csv_records.record_start_lines(text, fmt.delimiter, fmt.quotechar or '"', fmt.has_header, ctx)
+    lines = [starts[r] if r < len(starts) else r + 1 + fmt.has_header for r in rows]
+    return [f"{_plural(len(rows), 'field')} run{'s' if len(rows) == 1 else ''} over line breaks and "
+            f"hold{'s' if len(rows) == 1 else ''} what looks like whole rows: a quote (\") may be missing, "
+            f"so rows may have been merged ({csv_records.lines_text(lines)}; data row "
+            f"{', '.join(f'{r + 1:,}' for r in rows[:5])}). Check the quotes there."]
+
+
+def _read_single_column(path: Path, sniffed: _Sniffed, encoding: str, errors: str, ctx: JobContext):
+    """A one-column CSV/TSV: parsed as CSV; one question per line only if it is not valid CSV."""
+    fmt = replace(sniffed.format, encoding=encoding)
+    try:
+        with sniffing._open_binary(path) as fh, \
+                io.TextIOWrapper(fh, encoding=encoding, errors=errors, newline="") as text:
+            column, header = csv_records.read_single_column(fh, text, fmt.quotechar or '"', fmt.has_header,
+                                                            sniffed.size, ctx)
+    except csv_records.NotValidCsv as exc:
+        frame, fmt, notes = _read_lines(path, sniffed, encoding, errors, ctx)
+        note = (f"{path.name} is not valid CSV ({exc}), so it was read as one question per line: "
+                "a line break always starts a new row, and only lines wholly in quotes lose their quotes.")
+        return frame, replace(fmt, lines_fallback=True), [note, *notes]
+    name = sniffed.names[0] if header is None else (_unique_names([header])[0])
+    return pd.DataFrame({name: column}), fmt, []
 
 
 def _read_lines(path: Path, sniffed: _Sniffed, encoding: str, errors: str, ctx: JobContext):
-    """One value per line (txt, single-column csv); blank lines are skipped like pandas does."""
+    """One value per line (txt, or a one-column file that is not valid CSV); blank lines are skipped."""
     fmt = replace(sniffed.format, encoding=encoding)
     chunks, header_pending = [], fmt.has_header
     with sniffing._open_binary(path) as fh, io.TextIOWrapper(fh, encoding=encoding, errors=errors) as text:
@@ -407,54 +426,31 @@ def _read_parquet(path: Path, sniffed: _Sniffed, ctx: JobContext):
     return pd.concat(chunks, ignore_index=True), sniffed.format, []
 
 
-def _read_xlsx(path: Path, sniffed: _Sniffed, ctx: JobContext):
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    chunks, rows = [], []
+def _read_xlsx(path: Path, sniffed: _Sniffed, ctx: JobContext, sheet: str | None = None):
     with sniffing._open_binary(path) as fh:
-        try:
-            workbook = openpyxl.load_workbook(fh, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, InvalidFileException) as exc:
-            raise InputFileError(
-                f"{path.name} looks like an Excel workbook but cannot be opened ({exc}).",
-                hint="Open it in Excel or LibreOffice and save it again as .xlsx, or export it as CSV.",
-            ) from exc
-        try:
-            sheet = workbook.worksheets[0]
-            total = sheet.max_row
-            for i, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-                cells = [_cell_text(v) for v in row]
-                if any(c.strip() for c in cells):
-                    rows.append(cells)
-                if i % 10_000 == 0:  # openpyxl reads ~50k rows/s: report and check 5x a second
-                    if rows:
-                        chunks.append(_rows_frame(rows))
-                        rows = []
-                    ctx.set_progress(i, total)
-                    ctx.check_cancelled()
-        finally:
-            workbook.close()
-    if rows:
-        chunks.append(_rows_frame(rows))
-    if not chunks:
-        raise InputFileError(f"The first sheet of {path.name} is empty.",
-                             hint="quoradup reads the first sheet; move the questions there.")
-    frame = pd.concat(chunks, ignore_index=True).fillna("")
-    while frame.shape[1] > 1 and (frame.iloc[:, -1] == "").all():  # formatted but empty columns
-        frame = frame.iloc[:, :-1]
+        rows, numbers, sheet_read, sheets = xlsx.read_sheet(fh, path, sheet, ctx, _cell_text, _looks_like_header)
+    frame = xlsx.rows_frame(rows)
+    notes = []
+    n_titles = xlsx.title_rows(frame, _looks_like_header)
+    if n_titles:
+        titles = "; ".join(" ".join(c for c in frame.iloc[i].tolist() if c.strip())[:60] for i in range(n_titles))
+        notes.append(f"{_plural(n_titles, 'title row')} above the header {'was' if n_titles == 1 else 'were'} "
+                     f"skipped (sheet row {', '.join(str(n) for n in numbers[:n_titles])}: {titles}).")
+        frame, numbers = frame.iloc[n_titles:].reset_index(drop=True), numbers[n_titles:]
+        while frame.shape[1] > 1 and (frame.iloc[:, -1] == "").all():
+            frame = frame.iloc[:, :-1]
     first = frame.iloc[0].tolist()
     has_header = _looks_like_header(first, frame.iloc[1:201].to_numpy().tolist())
     if has_header:
         frame, names = frame.iloc[1:].reset_index(drop=True), _unique_names(first)
     else:
         names = [f"column_{i}" for i in range(1, frame.shape[1] + 1)]
-    return frame.set_axis(names, axis=1), replace(sniffed.format, has_header=has_header), []
-
-
-def _rows_frame(rows: list[list[str]]) -> pd.DataFrame:
-    width = max(map(len, rows))
-    return pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype="str")
+    if len(sheets) > 1:
+        others = ", ".join(f'"{n}"' for n in sheets if n != sheet_read)
+        notes.insert(0, f'{path.name} has {len(sheets)} sheets; sheet "{sheet_read}" was read. The others ({others}) '
+                        "can be chosen with the sheet picker (or --sheet NAME).")
+    fmt = replace(sniffed.format, has_header=has_header, sheet=sheet_read, sheets=tuple(sheets))
+    return frame.set_axis(names, axis=1), fmt, notes
 
 
 def _cell_text(value: Any) -> str:

@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from .clustering import Clustering, Constraints, cluster_at_threshold
+from .errors import QuoradupError
 from .embedding import EncodeOptions, default_cache_dir, encode_texts
 from .graph import NeighbourGraph, build_neighbour_graph
 from .jobs import JobContext, NullContext
@@ -38,9 +39,10 @@ class MiningParams:
 
     def validate(self) -> None:
         if not 1 <= self.k <= 1000:
-            raise ValueError("k must be between 1 and 1000")
+            raise QuoradupError(f"The number of neighbours per question (k) must be between 1 and 1,000, not {self.k:,}.",
+                                "The default, 10, suits collections of any size.")
         if not 0.0 <= self.min_score < 1.0:
-            raise ValueError("min_score must be in [0, 1)")
+            raise QuoradupError(f"The lowest similarity kept in the graph must be in [0, 1), not {self.min_score}.")
 
 
 @dataclass(frozen=True, eq=False)

@@ -51,11 +51,14 @@ class FileFormat:
     delimiter: str | None  # None: one value per line (txt, single-column csv) or binary
     has_header: bool
     quotechar: str | None = '"'
+    sheet: str | None = None  # xlsx: the sheet that was read
+    sheets: tuple[str, ...] = ()  # xlsx: every sheet of the workbook
+    lines_fallback: bool = False  # a one-column file that is not valid CSV, read one question per line
 
     def describe(self) -> str:
         parts = [_KIND_NAMES.get(self.kind, self.kind.upper())]
         if self.kind == "xlsx":
-            parts.append("first sheet")
+            parts.append(f'sheet "{self.sheet}"' if self.sheet else "first sheet")
         if self.encoding:
             parts.append(_ENCODING_NAMES.get(self.encoding, self.encoding.upper()))
         if self.kind == "txt":
@@ -63,7 +66,8 @@ class FileFormat:
         elif self.delimiter:
             parts.append(f"{_DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))}-delimited")
         elif self.kind in ("csv", "tsv"):
-            parts.append("single column")
+            parts.append("single column, one question per line (not valid CSV)" if self.lines_fallback
+                         else "single column")
         if self.kind in ("csv", "tsv", "txt", "xlsx"):
             parts.append("with header" if self.has_header else "no header row")
         return ", ".join(parts)

@@ -540,25 +540,27 @@ def test_ragged_rows(tmp_path):
         "id,question,topic\n"
         "1,What is love?,life\n"
         "2,How do I cook rice?\n"  # short: padded
-        "3,Why is the sky blue?,science,EXTRA\n"  # long: skipped and reported
+        "3,Why is the sky blue?,science,EXTRA\n"  # long: kept, extra cells joined, reported
         "4,Is it?,\n"  # complete, last cell empty: not short
         "5,Can I?\n"  # short
         "6,What now?,x,y,z\n"  # long
     )
     ctx = RecordingContext()
     table = read_table(write(tmp_path, "r.csv", content), ctx)
-    assert table.frame["id"].tolist() == ["1", "2", "4", "5"]
-    assert table.frame["topic"].tolist() == ["life", "", "", ""]
+    # No row is dropped (issue 10): long rows keep their extra cells in the last column.
+    assert table.frame["id"].tolist() == ["1", "2", "3", "4", "5", "6"]
+    assert table.frame["topic"].tolist() == ["life", "", "science,EXTRA", "", "", "x,y,z"]
     joined = " | ".join(table.warnings)
-    assert "2 rows had more fields than the header and were skipped (line 4, 7)" in joined
-    assert "2 rows had fewer fields than the header" in joined
+    assert ('2 rows had more fields than the header (3); the extra cells were kept, joined into the last '
+            'column "topic" (lines 4, 7)') in joined
+    assert "2 rows had fewer fields than the header; the missing cells were left blank (lines 3, 6)" in joined
 
 
 def test_first_data_row_too_long(tmp_path):
     content = "id,question\n1,What is love?,EXTRA\n2,Why?\n3,How?\n"
     table = read_table(write(tmp_path, "r.csv", content))
-    assert texts(table) == ["What is love?", "Why?", "How?"]
-    assert any("first data row had more fields" in w for w in table.warnings)
+    assert texts(table) == ["What is love?,EXTRA", "Why?", "How?"]
+    assert any("1 row had more fields than the header (2)" in w and "line 2)" in w for w in table.warnings)
 
 
 def test_unclosed_quote(tmp_path):

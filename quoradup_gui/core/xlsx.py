@@ -1,0 +1,171 @@
+"""Excel workbooks: read one sheet (which one is said, the others offered), write text that stays text.
+
+Reading: the first sheet that holds data unless one is named; title rows above the header
+(a merged "Quarterly FAQ" line) are skipped when a header row follows them, and said.
+Cell text is decoded the way Excel decodes it (``_x000D_`` is a carriage return).
+
+Writing: every text cell is written as a string, never as a formula, so ``=HYPERLINK(…)`` in
+a question stays the text the user wrote (OWASP "CSV injection"). Characters XML cannot hold
+(carriage returns, NULs and the other control characters) are written as Excel's own
+``_xHHHH_`` escapes, so they come back exactly; a cell over Excel's 32,767-character limit
+is cut, and the rows are named in a warning. The workbook is built in memory and then
+written in one go, so a full disk cannot leave a half-closed zip behind.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputFileError
+from .jobs import JobContext
+
+XLSX_CELL_LIMIT = 32_767
+_TITLE_ROWS_MAX = 5  # leading rows looked at for titles above the header
+_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_(?=x[0-9A-Fa-f]{4}_)")
+_UNESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def escape_text(text: str) -> str:
+    """Excel's ST_Xstring escaping: control characters as ``_xHHHH_``; a literal ``_xHHHH_`` keeps its ``_``."""
+    return _ESCAPE.sub(lambda m: f"_x{ord(m.group(0)):04X}_", text)
+
+
+def unescape_text(text: str) -> str:
+    return _UNESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def sheet_names(fh: IO[bytes]) -> list[str]:
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(fh, read_only=True)
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
+def read_sheet(fh: IO[bytes], path: Path, sheet: str | None, ctx: JobContext, cell_text, looks_like_header,
+               ) -> tuple[list[list[str]], list[int], str, list[str]]:
+    """(rows of cell text, their sheet row numbers, the sheet read, all sheet names).
+
+    Wholly empty rows are left out. ``sheet`` None: the first sheet that holds data.
+    """
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, InvalidFileException) as exc:
+        raise InputFileError(
+            f"{path.name} looks like an Excel workbook but cannot be opened ({exc}).",
+            hint="Open it in Excel or LibreOffice and save it again as .xlsx, or export it as CSV.",
+        ) from exc
+    try:
+        names = list(workbook.sheetnames)
+        if sheet is not None and sheet not in names:
+            raise InputFileError(f'{path.name} has no sheet "{sheet}".',
+                                 hint=f"Its sheets are: {', '.join(repr(n) for n in names)}.")
+        for name in [sheet] if sheet is not None else names:
+            rows, numbers = _sheet_rows(workbook[name], ctx, cell_text)
+            if rows:
+                return rows, numbers, name, names
+    finally:
+        workbook.close()
+    if sheet is not None or len(names) == 1:
+        where = f'The sheet "{sheet or names[0]}" of {path.name} is empty.'
+    else:
+        where = f"Every sheet of {path.name} is empty."
+    raise InputFileError(where, hint="Move the questions onto a sheet, or choose another file.")
+
+
+def _sheet_rows(ws, ctx: JobContext, cell_text) -> tuple[list[list[str]], list[int]]:
+    rows, numbers = [], []
+    total = ws.max_row or 0
+    for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
+        cells = [unescape_text(c) if isinstance(c, str) else cell_text(c) for c in row]
+        if any(c.strip() for c in cells):
+            rows.append(cells)
+            numbers.append(i)
+        if i % 10_000 == 0:  # openpyxl reads ~50k rows/s: report and check 5x a second
+            ctx.set_progress(i, total)
+            ctx.check_cancelled()
+    return rows, numbers
+
+
+def rows_frame(rows: list[list[str]]) -> pd.DataFrame:
+    width = max(map(len, rows))
+    frame = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], dtype="str")
+    while frame.shape[1] > 1 and (frame.iloc[:, -1] == "").all():  # formatted but empty columns
+        frame = frame.iloc[:, :-1]
+    return frame
+
+
+def title_rows(frame: pd.DataFrame, looks_like_header) -> int:
+    """How many leading rows are titles: fewer filled cells than the header row that follows them."""
+    if frame.shape[1] < 2:
+        return 0
+    filled = (frame.iloc[: _TITLE_ROWS_MAX + 1] != "").sum(axis=1).to_numpy()
+    for n in range(1, min(_TITLE_ROWS_MAX, len(frame) - 1) + 1):
+        header = frame.iloc[n].tolist()
+        if filled[n] >= 2 and filled[:n].max() < filled[n] and looks_like_header(
+                header, frame.iloc[n + 1: n + 201].to_numpy().tolist()):
+            return n
+    return 0
+
+
+# ----------------------------------------------------------------------------- writing
+
+
+def workbook_bytes(frame: pd.DataFrame, sheet_title: str = "Sheet1") -> tuple[bytes, list[str]]:
+    """The frame as an .xlsx file (header row first) and warnings about cells that had to change."""
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = openpyxl.Workbook(write_only=True)
+    ws = workbook.create_sheet(_safe_sheet_title(sheet_title))
+    cut: dict[str, list[int]] = {}
+
+    def cell(value: Any, column: str, row: int) -> Any:
+        if isinstance(value, str):
+            text = escape_text(value)
+            if len(text) > XLSX_CELL_LIMIT:
+                cut.setdefault(column, []).append(row)
+                text = text[: XLSX_CELL_LIMIT - 1] + "…"
+            c = WriteOnlyCell(ws, value=text)
+            c.data_type = "s"  # never a formula, whatever the text starts with
+            return c
+        if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+            return None
+        if isinstance(value, np.generic):
+            return value.item()
+        return value
+
+    columns = [str(c) for c in frame.columns]
+    ws.append([cell(name, "(header)", 0) for name in columns])
+    for row_number, values in enumerate(frame.itertuples(index=False, name=None), start=1):
+        ws.append([cell(v, columns[j], row_number) for j, v in enumerate(values)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    notes = []
+    for column, rows in cut.items():
+        shown = ", ".join(f"{r:,}" for r in rows[:5]) + ("…" if len(rows) > 5 else "")
+        notes.append(f'{len(rows):,} cell{"s" if len(rows) != 1 else ""} in column "{column}" '
+                     f"{'were' if len(rows) != 1 else 'was'} longer than Excel's limit of {XLSX_CELL_LIMIT:,} "
+                     f"characters and {'were' if len(rows) != 1 else 'was'} cut (row {shown}); "
+                     "export as CSV to keep the whole text.")
+    return buffer.getvalue(), notes
+
+
+def _safe_sheet_title(title: str) -> str:
+    title = re.sub(r"[\[\]:*?/\\]", "_", title).strip("'") or "Sheet1"
+    return title[:31]
