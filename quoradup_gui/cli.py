@@ -257,6 +257,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = replace(config, **{name: getattr(args, name) for name in overrides if getattr(args, name) is not None})
     if not config.pairs:
         raise_usage("train needs --pairs FILE (or a --config that names the pairs)")
+    config.validate()
+    if int(os.environ.get("RANK", "0") or 0) == 0:
+        warn(config.warnings())  # at once: the user may stop the run over them
     with TerminalContext() as ctx:
         # A first Ctrl+C stops after the current step and saves the model; a second one aborts. Not under
         # torchrun / accelerate launch, where ranks stopping at different steps would wait on each other.
@@ -286,8 +289,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"loss {data['loss']}, {data['steps']:,} steps on {data['n_train_pairs']:,} pairs in "
               f"{data['seconds']:.0f} s ({data['samples_per_s']:.1f} pairs/s on {data['device']})")
         print(f"held-out ({data['n_eval_pairs']:,} pairs): base {score(data['base'])} -> trained {score(data['trained'])}")
-        for note in data["warnings"]:
-            print(f"note: {note}", file=sys.stderr)
+        warn(w for w in data["warnings"] if w not in config.warnings())
     return 130 if result.cancelled else 0
 
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .atomic import atomic_writer, describe_os_error
 from .clustering import Constraints
+from .errors import QuoradupError
 
 JOURNAL_VERSION = 1
 
@@ -43,72 +47,162 @@ class Action:
 
     @classmethod
     def from_json(cls, data: dict) -> "Action":
+        if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+            raise ValueError("not an action")
         return cls(str(data["kind"]), tuple(map(str, data["keys"])), str(data.get("text", "")),
                    str(data.get("label", "")), tuple(int(r) for r in data.get("rows", ())))
 
 
+class DecisionNotSaved(QuoradupError):
+    """A decision could not be written to disk, so it was not made."""
+
+
+class JournalTooNew(QuoradupError):
+    """The journal was written by a newer quoradup; appending to it could corrupt it."""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write until everything is written (tests replace it to inject a full disk)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 @dataclass
 class DecisionLog:
-    """The applied actions plus a redo stack; optionally journaled to ``path``."""
+    """The applied actions plus a redo stack; optionally journaled to ``path``.
+
+    A decision counts as made only once its journal line is on disk (written and fsynced):
+    ``do``, ``undo`` and ``redo`` write first and change the log after, and raise
+    DecisionNotSaved when the write fails. A failed write's torn tail is cut off before the
+    next line is appended, so the next decision is never glued to it.
+    """
 
     path: Path | None = None
     applied: list[Action] = field(default_factory=list)
     undone: list[Action] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what opening the journal had to tell the user
+    _good_end: int = 0  # bytes of the journal that hold whole, acknowledged lines
 
     # ----- persistence ---------------------------------------------------------------------
     @classmethod
     def open(cls, path: Path) -> "DecisionLog":
-        """Replay the journal at ``path`` (a torn last line from a crash is ignored)."""
+        """Replay the journal at ``path``: every good entry; damaged ones are set aside in a side file."""
         log = cls(path=None)
-        if path.exists():
-            content = path.read_text(encoding="utf-8", errors="replace")
-            if content and not content.endswith("\n"):
-                with open(path, "a", encoding="utf-8") as fh:  # end the torn line before appending
-                    fh.write("\n")
-            for line in content.splitlines():
-                try:
-                    entry = json.loads(line)
-                    op = entry.get("op")
-                    if op == "do":
-                        log.do(Action.from_json(entry["action"]))
-                    elif op == "undo":
-                        log.undo()
-                    elif op == "redo":
-                        log.redo()
-                except (ValueError, KeyError, TypeError):
-                    continue  # a partial line written as the app was killed
+        path = Path(path)
+        try:
+            data = path.read_bytes() if path.exists() else None
+        except OSError as exc:
+            raise QuoradupError(f"The saved review decisions ({path}) cannot be read: {describe_os_error(exc)}.",
+                                "Check the disk and its permissions, then open the file again.") from exc
+        if data is not None:
+            if not data:
+                log.notes.append(f"The saved review decisions of this file were empty (0 bytes, {path.name}): an "
+                                 "earlier save may have failed, so no decisions were restored.")
+            good, bad = log._replay(data)
+            if bad:
+                log._set_aside(path, good, bad)
         log.path = path
+        log._good_end = path.stat().st_size if path.exists() else 0
         return log
 
+    def _replay(self, data: bytes) -> tuple[list[bytes], list[bytes]]:
+        """Apply every readable entry; (good lines, bad lines). A newer version is refused whole."""
+        good, bad = [], []
+        pieces = data.split(b"\n")
+        for i, raw in enumerate(pieces):
+            if not raw.strip():
+                continue
+            torn = i == len(pieces) - 1  # no line end: the write of this line never finished
+            entry = None if torn else _parse_entry(raw)
+            if entry is None:
+                bad.append(raw)
+                continue
+            version = entry.get("v", 1)
+            if version > JOURNAL_VERSION:
+                raise JournalTooNew(
+                    f"These review decisions were saved by a newer version of quoradup (journal version {version}; "
+                    f"this one reads version {JOURNAL_VERSION}).",
+                    "Update quoradup to review this file; the decisions are left as they are.")
+            try:
+                op = entry["op"]
+                if op == "do":
+                    self.do(Action.from_json(entry["action"]))
+                elif op == "undo":
+                    self.undo()
+                elif op == "redo":
+                    self.redo()
+                else:
+                    raise ValueError(op)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                bad.append(raw)
+                continue
+            good.append(raw)
+        return good, bad
+
+    def _set_aside(self, path: Path, good: list[bytes], bad: list[bytes]) -> None:
+        """Move damaged lines into a side file and keep only the good ones in the journal (atomically)."""
+        side = path.with_name(f"{path.stem}.damaged-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+        try:
+            with atomic_writer(side, "wb") as fh:
+                fh.write(b"\n".join(bad) + b"\n")
+            with atomic_writer(path, "wb") as fh:
+                fh.write(b"".join(line + b"\n" for line in good))
+            where = f"set aside in {side}"
+        except OSError as exc:
+            where = f"left in place ({describe_os_error(exc)} while setting them aside)"
+        n = len(bad)
+        self.notes.append(f"{n:,} saved review entr{'y' if n == 1 else 'ies'} of this file could not be read "
+                          f"(damaged, or cut off when the app stopped) and {'was' if n == 1 else 'were'} {where}; "
+                          f"the other {len(good):,} {'was' if len(good) == 1 else 'were'} restored.")
+
     def _journal(self, entry: dict) -> None:
+        """Append one line durably, or raise DecisionNotSaved (the log is then left unchanged)."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"v": JOURNAL_VERSION, **entry}, ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        line = (json.dumps({"v": JOURNAL_VERSION, **entry}, ensure_ascii=False) + "\n").encode("utf-8")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
+            try:
+                size = os.fstat(fd).st_size
+                if size > self._good_end:  # the torn tail of a write that failed
+                    os.ftruncate(fd, self._good_end)
+                else:
+                    self._good_end = size
+                os.lseek(fd, self._good_end, os.SEEK_SET)
+                _write_all(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            with suppress(OSError):
+                os.truncate(self.path, self._good_end)
+            raise DecisionNotSaved(f"This decision was not saved: {describe_os_error(exc)}.",
+                                   f"Your earlier decisions are safe in {self.path}. Free some space or fix the "
+                                   "folder's permissions, then make the decision again.") from exc
+        self._good_end += len(line)
 
     # ----- editing -------------------------------------------------------------------------
     def do(self, action: Action) -> None:
+        self._journal({"op": "do", "action": action.to_json()})
         self.applied.append(action)
         self.undone.clear()
-        self._journal({"op": "do", "action": action.to_json()})
 
     def undo(self) -> Action | None:
         if not self.applied:
             return None
+        self._journal({"op": "undo"})
         action = self.applied.pop()
         self.undone.append(action)
-        self._journal({"op": "undo"})
         return action
 
     def redo(self) -> Action | None:
         if not self.undone:
             return None
+        self._journal({"op": "redo"})
         action = self.undone.pop()
         self.applied.append(action)
-        self._journal({"op": "redo"})
         return action
 
     def can_undo(self) -> bool:
@@ -204,6 +298,20 @@ class ResolvedDecisions:
         out = [(texts[a], texts[b], 1) for a, b in self.constraints.must_link]
         out += [(texts[a], texts[b], 0) for a, b in self.constraints.cannot_link]
         return out
+
+
+def _parse_entry(raw: bytes) -> dict | None:
+    """One journal line as a dict with a known op and an integer version, else None."""
+    try:
+        entry = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(entry, dict) or entry.get("op") not in ("do", "undo", "redo"):
+        return None
+    version = entry.get("v", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return None
+    return entry
 
 
 def keys_of(texts: Sequence[str], rows: Iterable[int]) -> tuple[str, ...]:

@@ -9,7 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, atomic_writer, describe_os_error
+from .errors import QuoradupError
 from .resources import DESKTOP_TEMPLATE, ICON_PNG, ICON_SVG, resource_path
 
 DESKTOP_NAME = "quoradup.desktop"
@@ -52,12 +53,18 @@ def install_desktop_entry(base: Path | None = None) -> InstalledEntry:
     icons = base / "icons" / "hicolor"
     icon_png = icons / "256x256" / "apps" / "quoradup.png"
     icon_svg = icons / "scalable" / "apps" / "quoradup.svg"
-    for source, target in ((ICON_PNG, icon_png), (ICON_SVG, icon_svg)):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(resource_path(source), target)
     desktop_file = base / "applications" / DESKTOP_NAME
-    desktop_file.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(desktop_file, text)
+    try:
+        for source, target in ((ICON_PNG, icon_png), (ICON_SVG, icon_svg)):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_writer(target, "wb") as fh:
+                fh.write(resource_path(source).read_bytes())
+        desktop_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(desktop_file, text)
+    except OSError as exc:
+        raise QuoradupError(f"The desktop entry cannot be written under {base}: {describe_os_error(exc)}.",
+                            "Check that folder's permissions and free space (XDG_DATA_HOME chooses another "
+                            "folder), then run install-desktop again.") from exc
     _refresh_caches(base)
     return InstalledEntry(desktop_file, icon_png, exec_line)
 
@@ -69,7 +76,10 @@ def uninstall_desktop_entry(base: Path | None = None) -> list[Path]:
                  base / "icons" / "hicolor" / "256x256" / "apps" / "quoradup.png",
                  base / "icons" / "hicolor" / "scalable" / "apps" / "quoradup.svg"):
         if path.exists():
-            path.unlink()
+            try:
+                path.unlink()
+            except OSError as exc:
+                raise QuoradupError(f"{path} cannot be removed: {describe_os_error(exc)}.") from exc
             removed.append(path)
     _refresh_caches(base)
     return removed

@@ -202,6 +202,20 @@ class EmbeddingCache:
                 out[dest[begin:end]] = self._segments[seg][1][rows[begin:end]]
         return found, out
 
+    def discard_segments_of(self, digests: np.ndarray) -> np.ndarray:
+        """Delete the segments holding these digests (their values are bad); the mask of
+        ``digests`` that were in them. Every row of such a segment is then encoded again."""
+        if len(self) == 0 or len(digests) == 0:
+            return np.zeros(len(digests), bool)
+        pos = np.minimum(np.searchsorted(self._high, digests[:, 0]), len(self) - 1)
+        hit = (self._high[pos] == digests[:, 0]) & (self._low[pos] == digests[:, 1])
+        bad = np.unique(self._owner[pos[hit]])
+        for seg in bad:
+            log.warning("Embedding cache segment %s holds invalid vectors (not finite or not unit length): "
+                        "deleting it; its questions are encoded again", self._segments[seg][0])
+            self._remove(self._segments[seg][0])
+        return hit & np.isin(self._owner[pos], bad)
+
     def add(self, digests: np.ndarray, vectors: np.ndarray, dtype: str = "float16") -> None:
         """Write one segment atomically (vectors first, then the keys that validate them)."""
         if len(digests) == 0:
@@ -246,6 +260,20 @@ class EmbeddingCache:
         self._write(self.folder / f"{stem}.key.npy", digests)
         for old_stem in old:
             self._remove(old_stem)
+
+
+UNIT_TOLERANCE = 0.01  # float16 storage rounds a unit vector's length by about 1e-3
+
+
+def _unit_rows(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For ``vectors[rows]``: finite and of unit length within UNIT_TOLERANCE (what the cache stores)."""
+    ok = np.empty(len(rows), bool)
+    for begin in range(0, len(rows), _CHUNK):
+        block = vectors[rows[begin : begin + _CHUNK]]
+        with np.errstate(invalid="ignore", over="ignore"):
+            norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+        ok[begin : begin + _CHUNK] = np.isfinite(norms) & (np.abs(norms - 1.0) <= UNIT_TOLERANCE)
+    return ok
 
 
 def _normalise_in_place(vectors: np.ndarray) -> None:
@@ -354,6 +382,10 @@ def encode_texts(
     if cache is not None and len(cache):
         vectors = np.empty((len(distinct), cache.dimension), np.float32)
         found, _ = cache.lookup(digests, out=vectors)
+        bad = np.flatnonzero(found)[~_unit_rows(vectors, np.flatnonzero(found))]
+        if len(bad):  # NaN, zero or foreign values on disk: never used, encoded again
+            found &= ~cache.discard_segments_of(digests[bad])
+            ctx.set_status(f"The embedding cache held {len(bad):,} damaged vectors; encoding those questions again…")
         ctx.set_status(f"{int(found.sum()):,} of {len(distinct):,} distinct questions found in the embedding cache")
     missing = np.flatnonzero(~found)
 

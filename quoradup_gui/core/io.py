@@ -84,6 +84,7 @@ class LoadedTable:
     pairs: PairColumns | None  # PAIRS only
     warnings: tuple[str, ...] = ()  # load_warnings + warnings about the chosen columns
     load_warnings: tuple[str, ...] = field(default=(), repr=False)  # about reading the file
+    ignored_label: str | None = None  # PAIRS: a label column whose values could not all be read
 
     @property
     def n_rows(self) -> int:
@@ -205,8 +206,9 @@ def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | Non
                 raise
             # Unusable labels must not block the file: load the pairs unlabelled and say why.
             table = table.with_pair_columns(replace(pairs, label=None))
-            table = replace(table, warnings=(*table.warnings, f"{exc.message} These labels are ignored: "
-                                             "choose another label column, or fix the file and load it again."))
+            table = replace(table, ignored_label=pairs.label,
+                            warnings=(*table.warnings, f"{exc.message} These labels are ignored: choose another "
+                                      "label column, or fix the file and load it again."))
     ctx.set_status(f"Read {len(frame):,} rows from {path.name}")
     return table
 

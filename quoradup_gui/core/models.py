@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import threading
@@ -22,6 +23,8 @@ from .jobs import JobContext
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "default"
 DEFAULT_MODEL_LABEL = "all-MiniLM-L6-v2 (bundled)"
@@ -112,11 +115,14 @@ def resolve_model(name: str | Path) -> ModelSpec:
         return ModelSpec(name=text, kind="bundled", path=path, hub_id=None)
 
     path = Path(text).expanduser()
+    if not path.exists():
+        _recover_model_folder(path)
     if path.exists():
         _check_model_folder(path, text)
         return ModelSpec(name=text, kind="folder", path=path.resolve(), hub_id=None)
-    if isinstance(name, Path) or _looks_like_path(text):
-        raise ModelError(f"Model folder not found: {text}")
+    if isinstance(name, Path) or _looks_like_path(text) or _under_local_folder(path):
+        raise ModelError(f"There is no model folder {path.resolve()}.",
+                         f"Check the name, or use '{DEFAULT_MODEL}' for the bundled all-MiniLM-L6-v2.")
     if _HUB_ID.match(text) and ".." not in text:
         return ModelSpec(name=text, kind="hub", path=None, hub_id=text)
     raise ModelError(
@@ -124,6 +130,21 @@ def resolve_model(name: str | Path) -> ModelSpec:
         f"Use '{DEFAULT_MODEL}', a folder with a SentenceTransformer model, or an id like "
         "'sentence-transformers/all-MiniLM-L6-v2'.",
     )
+
+
+def _under_local_folder(path: Path) -> bool:
+    """"models/mine" where ./models exists is a folder path, not the hub id of user "models"."""
+    return len(path.parts) > 1 and path.parent.is_dir() and str(path.parent) not in ("", ".")
+
+
+def _recover_model_folder(path: Path) -> None:
+    """A model folder a crashed training run left half-swapped comes back before it is looked for."""
+    from .model_folders import recover_swap
+
+    try:
+        recover_swap(path)
+    except OSError:
+        log.warning("Could not recover the interrupted model save at %s", path, exc_info=True)
 
 
 def _looks_like_path(text: str) -> bool:

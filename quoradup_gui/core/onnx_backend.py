@@ -278,17 +278,29 @@ def get_onnx_encoder(
     ctx: JobContext | None = None,
 ) -> OnnxEncoder:
     """The (exported once, then reused) int8 encoder for this model."""
-    path = export_int8(spec, onnx_folder(cache_root, fingerprint), ctx)
-    key = (str(path), max_seq_length)
-    with _encoders_lock:
-        if key not in _encoders:
-            try:
-                _encoders[key] = OnnxEncoder(path, spec, max_seq_length)
-            except Exception:  # a damaged file in the cache: export again, once
-                log.warning("Could not open %s; exporting the model again", path, exc_info=True)
-                path.unlink(missing_ok=True)
-                _encoders[key] = OnnxEncoder(export_int8(spec, path.parent, ctx), spec, max_seq_length)
-        return _encoders[key]
+    folder = onnx_folder(cache_root, fingerprint)
+    try:
+        path = export_int8(spec, folder, ctx)
+        key = (str(path), max_seq_length)
+        with _encoders_lock:
+            if key not in _encoders:
+                try:
+                    _encoders[key] = OnnxEncoder(path, spec, max_seq_length)
+                except Exception:  # a damaged file in the cache: export again, once
+                    log.warning("Could not open %s; exporting the model again", path, exc_info=True)
+                    path.unlink(missing_ok=True)
+                    _encoders[key] = OnnxEncoder(export_int8(spec, path.parent, ctx), spec, max_seq_length)
+            return _encoders[key]
+    except ModelError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a full disk, a read-only cache, a file damaged again
+        from .atomic import describe_os_error
+
+        log.warning("The ONNX int8 encoder in %s could not be prepared", folder, exc_info=True)
+        reason = describe_os_error(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
+        raise ModelError(f"The fast CPU encoder (ONNX int8) could not be prepared in {folder}: {reason}.",
+                         "Encode with the original model instead (--backend torch, or the Torch backend in the "
+                         "app), or free some space and try again.") from exc
 
 
 # ----------------------------------------------------------------------------- agreement

@@ -133,6 +133,17 @@ def _label_key(value: object) -> str:
 
 def parse_labels(series: pd.Series) -> pd.Series:
     """Duplicate labels as Int8 (1, 0, or NA for blank); ColumnError naming unknown values."""
+    labels, unknown = read_labels(series)
+    if unknown:
+        raise ColumnError(
+            f'Column "{series.name}" has values that are not duplicate labels: {unknown}.',
+            hint="Use 1/0, yes/no, true/false or duplicate/not duplicate; leave a cell blank when unknown.",
+        )
+    return labels
+
+
+def read_labels(series: pd.Series) -> tuple[pd.Series, str]:
+    """(labels as Int8, NA where blank or unknown; the unknown values listed with their counts, or "")."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     lookup = np.full(len(uniques) + 1, np.nan)  # the last slot serves code -1 (missing)
     unknown = []
@@ -144,16 +155,13 @@ def parse_labels(series: pd.Series) -> pd.Series:
             lookup[i] = 0
         elif key not in _BLANK:
             unknown.append(i)
+    listed = ""
     if unknown:
         counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
         unknown.sort(key=lambda i: -counts[i])
         listed = ", ".join(f'"{uniques[i]}" ({_plural(int(counts[i]), "row")})' for i in unknown[:5])
-        more = f" and {len(unknown) - 5:,} other values" if len(unknown) > 5 else ""
-        raise ColumnError(
-            f'Column "{series.name}" has values that are not duplicate labels: {listed}{more}.',
-            hint="Use 1/0, yes/no, true/false or duplicate/not duplicate; leave a cell blank when unknown.",
-        )
-    return pd.Series(lookup[codes], index=series.index, name=series.name).astype("Int8")
+        listed += f" and {len(unknown) - 5:,} other values" if len(unknown) > 5 else ""
+    return pd.Series(lookup[codes], index=series.index, name=series.name).astype("Int8"), listed
 
 
 def _parse_label_or_score(series: pd.Series) -> pd.Series:

@@ -190,13 +190,11 @@ def _detect_encoding(path: Path, head: bytes, at_eof: bool) -> str:
                           (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
         if head.startswith(bom):
             return encoding
-    if b"\x00" in head:
-        # ASCII-range text in UTF-16 without a BOM has a NUL in every other byte.
-        nul_even, nul_odd = head[0::2].count(0) / len(head[0::2]), head[1::2].count(0) / max(1, len(head[1::2]))
-        for encoding, zeros, other in (("utf-16-le", nul_odd, nul_even), ("utf-16-be", nul_even, nul_odd)):
-            if zeros > 0.3 and other < 0.05 and _decodes(head[: len(head) // 2 * 2], encoding):
-                return encoding
-    if len(head) - len(head.translate(None, _CONTROL_BYTES)) > len(head) / 100:  # NUL included
+    utf16 = _bomless_utf16(head)
+    if utf16:
+        return utf16
+    n_control = len(head) - len(head.translate(None, _CONTROL_BYTES))  # NUL included
+    if n_control > len(head) / 100 and not (n_control < len(head) / 10 and _decodes_utf8(head, at_eof)):
         raise InputFileError(f"{path.name} is not a text file (it holds binary data).",
                              hint=f"{_SUPPORTED} Check that you chose the right file.")
     try:
@@ -204,6 +202,39 @@ def _detect_encoding(path: Path, head: bytes, at_eof: bool) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         return _guess_legacy_encoding(head)
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    """UTF-16 without a BOM, told by its NUL pattern: spaces, digits and line ends put a NUL in
+    every other byte, all on one side (the high byte), whatever the script of the letters;
+    binary data has NULs on both sides. Then the text must decode and read as text."""
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if even + odd < 2:
+        return None
+    for encoding, zeros, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if other <= zeros / 50:
+            data = head[: len(head) // 2 * 2]
+            try:
+                text = codecs.getincrementaldecoder(encoding)().decode(data, final=False)
+            except UnicodeDecodeError:
+                continue
+            if text and (text.count("\n") or len(text) < 200) and _reads_as_text(text):
+                return encoding
+    return None
+
+
+def _reads_as_text(text: str) -> bool:
+    """Letters, digits, punctuation and spaces, with at most 1% control or unassigned characters."""
+    odd = sum(1 for ch in text if (not ch.isprintable() and ch not in "\t\n\r") or unicodedata.category(ch) in ("Cn", "Co", "Cs"))
+    return odd <= len(text) / 100
+
+
+def _decodes_utf8(head: bytes, at_eof: bool) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=at_eof)
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 def _decodes(data: bytes, encoding: str) -> bool:

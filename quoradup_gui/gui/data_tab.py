@@ -75,6 +75,11 @@ class DataTab(QWidget):
         outer.addWidget(self.format_label)
 
         columns_row = QHBoxLayout()
+        self.sheet_combo = QComboBox(objectName="sheet_combo")
+        self.sheet_combo.setToolTip("The workbook sheet that is read")
+        self._sheet_box = _labelled_row([("Sheet", self.sheet_combo)])
+        columns_row.addWidget(self._sheet_box)
+        self._sheet_box.hide()
         self.role_combo = QComboBox(objectName="role_combo")
         self.role_combo.addItems(["Question collection", "Labelled pairs"])
         self.role_combo.setToolTip("What this file is: questions to deduplicate, or labelled pairs to train and evaluate on")
@@ -130,6 +135,7 @@ class DataTab(QWidget):
         splitter.setSizes([300, 900])
         outer.addWidget(splitter, 1)
 
+        self.sheet_combo.currentTextChanged.connect(self._on_sheet_combo_changed)
         self.role_combo.currentIndexChanged.connect(self._on_role_combo_changed)
         self.question_combo.currentTextChanged.connect(self._on_column_combo_changed)
         for combo in (self.text1_combo, self.text2_combo, self.label_combo):
@@ -143,16 +149,21 @@ class DataTab(QWidget):
     def is_busy(self) -> bool:
         return self._job is not None
 
-    def load(self, path: str | Path) -> Job:
-        """Read ``path`` in the background; the previous load, if any, is cancelled."""
+    def load(self, path: str | Path, sheet: str | None = None) -> Job:
+        """Read ``path`` (``sheet`` of a workbook) in the background; the previous load, if any, is cancelled."""
         self._cancel_running()
         self.last_error = None
-        job = self._runner.submit(f"Opening {Path(path).name}", _load_in_worker, Path(path), lane="io",
+        job = self._runner.submit(f"Opening {Path(path).name}", _load_in_worker, Path(path), sheet, lane="io",
                                   on_result=self._on_view_ready, on_error=self._on_job_error)
         self._track(job)
         return job
 
     # ----- overrides ----------------------------------------------------------------------
+    def _on_sheet_combo_changed(self, sheet: str) -> None:
+        if self._updating or self._view is None or not sheet or sheet == self._view.table.format.sheet:
+            return
+        self.load(self._view.table.path, sheet)
+
     def _on_role_combo_changed(self, index: int) -> None:
         self._show_column_boxes(index)
         if not self._updating:
@@ -227,6 +238,9 @@ class DataTab(QWidget):
         try:
             self.file_label.setText(f"<b>{table.path.name}</b> &nbsp; <span style='color:gray'>{table.path.parent}</span>")
             self.format_label.setText(f"{table.format.describe()} · {table.n_rows:,} rows · {len(columns)} columns")
+            sheets = list(table.format.sheets)
+            _fill(self.sheet_combo, sheets, table.format.sheet)
+            self._sheet_box.setVisible(len(sheets) > 1)
             self.role_combo.setCurrentIndex(ROLE_PAIRS if is_pairs else ROLE_COLLECTION)
             _fill(self.question_combo, columns, table.question_column)
             pairs = table.pairs
@@ -289,11 +303,11 @@ class DataTab(QWidget):
         self._pairs_box.setVisible(role_index == ROLE_PAIRS)
 
 
-def _load_in_worker(path: Path, ctx):
+def _load_in_worker(path: Path, sheet: str | None, ctx):
     # Imported here, on the worker thread: pandas must not load on the GUI thread at start-up.
     from ..core.dataset import load_dataset_view
 
-    return load_dataset_view(path, ctx)
+    return load_dataset_view(path, ctx, sheet=sheet)
 
 
 def _labelled_row(items: list[tuple[str, QComboBox]]) -> QWidget:

@@ -77,6 +77,7 @@ class DuplicatesTab(QWidget):
         self.mined: MinedCollection | None = None
         self.clustering: Clustering | None = None
         self.decisions = None  # core.decisions.DecisionLog
+        self.last_export_summary = ""  # what the last export said (rows, where, warnings)
         self.resolved = None  # core.decisions.ResolvedDecisions
         self.estimate = None  # core.review.PairEstimate
         self._mine_job: Job | None = None
@@ -306,6 +307,8 @@ class DuplicatesTab(QWidget):
         self.find_button.setEnabled(True)
         restored = f" · {len(self.decisions)} review decisions restored" if len(self.decisions) else ""
         self.info_label.setText(f"{self.review.n:,} questions from {self.review.path.name}{restored}")
+        if self.decisions.notes:
+            self._error_handler("Some saved review decisions could not be restored")("\n".join(self.decisions.notes))
         self.counts_label.setText("Press <b>Find duplicates</b> to embed the questions and group them by meaning.")
         self._update_undo_actions()
         if self._find_when_prepared:
@@ -513,11 +516,23 @@ class DuplicatesTab(QWidget):
             self.cluster_table.selectRow(0)
 
     # ----- review --------------------------------------------------------------------------------
-    def _record(self, kind: str, rows, label: str, text: str = "") -> None:
+    def _record(self, kind: str, rows, label: str, text: str = "") -> bool:
+        """Make one decision; False (and the banner says why) when it could not be saved."""
         from ..core.decisions import action_for
 
-        self.decisions.do(action_for(kind, self.review.texts, rows, label, text))
+        return self._journaled(lambda: self.decisions.do(action_for(kind, self.review.texts, rows, label, text)))
+
+    def _journaled(self, change) -> bool:
+        """Run a change of the decision log; a decision that is not on disk is not made."""
+        from ..core.decisions import DecisionNotSaved
+
+        try:
+            change()
+        except DecisionNotSaved as exc:
+            self._error_handler("Review decision not saved")(exc)
+            return False
         self._after_decision()
+        return True
 
     def _after_decision(self) -> None:
         self.resolved = self.review.resolve(self.decisions)
@@ -552,7 +567,8 @@ class DuplicatesTab(QWidget):
             return
         others = [int(r) for r in rows if int(r) not in selected]
         for member in selected:
-            self._record("split", [member, *others], "not a duplicate")
+            if not self._record("split", [member, *others], "not a duplicate"):
+                return
 
     def merge_selected(self) -> None:
         if self.clustering is None:
@@ -570,9 +586,10 @@ class DuplicatesTab(QWidget):
         target_canonical = int(self.clustering.canonical[target_cluster])
         for row in rows:
             old = [int(r) for r in self.clustering.members(int(self.clustering.labels[row])) if r != row]
-            if old:
-                self._record("split", [row, *old], "move out")
-            self._record("merge", [target_canonical, row], "move into cluster")
+            if old and not self._record("split", [row, *old], "move out"):
+                return
+            if not self._record("merge", [target_canonical, row], "move into cluster"):
+                return
 
     def make_selected_canonical(self) -> None:
         selected = self.selected_member_rows()
@@ -597,12 +614,12 @@ class DuplicatesTab(QWidget):
             self._record("edit", [int(self.clustering.canonical[cid])], "edit kept question", text.strip())
 
     def undo(self) -> None:
-        if self.decisions is not None and self.decisions.undo() is not None:
-            self._after_decision()
+        if self.decisions is not None and self.decisions.can_undo():
+            self._journaled(self.decisions.undo)
 
     def redo(self) -> None:
-        if self.decisions is not None and self.decisions.redo() is not None:
-            self._after_decision()
+        if self.decisions is not None and self.decisions.can_redo():
+            self._journaled(self.decisions.redo)
 
     # ----- export ------------------------------------------------------------------------------------
     def export(self, kind: str, path: str | Path, overwrite_input: bool = False) -> Job:
@@ -623,10 +640,17 @@ class DuplicatesTab(QWidget):
         dialog.open()
         return dialog
 
-    def _on_exported(self, path) -> None:
+    def _on_exported(self, written) -> None:
+        """Say where the export went and how many rows, with every warning about the data in it."""
+        summary = f"Exported {written.n_rows:,} rows to {written.path}"
         window = self.window()
         if hasattr(window, "statusBar"):
-            window.statusBar().showMessage(f"Exported {path}", 10000)
+            window.statusBar().showMessage(summary, 10000)
+        load_notes = list(self._view.table.warnings) if self._view is not None else []
+        notes = list(written.warnings) + [f"While reading {self._view.table.path.name}: {n}" for n in load_notes]
+        self.last_export_summary = "\n".join([summary, *notes])
+        if notes:
+            self._error_handler(f"{summary}, with notes")("\n".join(notes))
 
 
 def _prepare_in_worker(view, ctx):

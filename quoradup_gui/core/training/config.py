@@ -20,6 +20,9 @@ from ..models import DEFAULT_MODEL
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 
 
+LEARNING_RATE_USUAL = (1e-6, 5e-4)  # fine-tuning a pretrained sentence encoder
+
+
 @dataclass
 class TrainingConfig:
     """Everything a run needs besides the data; what the Train tab saves and ``--config`` reads."""
@@ -80,6 +83,19 @@ class TrainingConfig:
         need(_integer(self.save_total_limit) and self.save_total_limit >= 1, "Keep at least one checkpoint.")
         need(isinstance(self.resume, bool), "resume must be true or false.")
 
+    def warnings(self) -> list[str]:
+        """Settings that are allowed but likely a mistake (said when a run starts)."""
+        notes = []
+        lr = self.learning_rate
+        if _number(lr) and not LEARNING_RATE_USUAL[0] <= lr <= LEARNING_RATE_USUAL[1]:
+            side = "far above" if lr > LEARNING_RATE_USUAL[1] else "far below"
+            effect = ("it can ruin the model in a few steps" if lr > LEARNING_RATE_USUAL[1]
+                      else "the model will hardly change")
+            notes.append(f"The learning rate {lr:g} is {side} the usual range for fine-tuning "
+                         f"({LEARNING_RATE_USUAL[0]:g} to {LEARNING_RATE_USUAL[1]:g}; the default is "
+                         f"{type(self).learning_rate:g}): {effect}.")
+        return notes
+
     # ----- JSON ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -116,6 +132,10 @@ class TrainingConfig:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as err:
             raise QuoradupError(f"Cannot read the training configuration {path} ({err.strerror or err}).") from err
+        except UnicodeDecodeError as err:
+            raise QuoradupError(f"The training configuration {path} is not a text file.",
+                                "Give the JSON file the app saved (last-training-config.json) or one written "
+                                "like it.") from err
         return cls.from_json(text)
 
 

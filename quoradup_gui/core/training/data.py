@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..errors import ColumnError, QuoradupError
 from ..io import LoadedTable, Role, detect_role, read_table
+from ..roles import read_labels
 from ..jobs import JobContext, NullContext
 
 if TYPE_CHECKING:
@@ -124,9 +125,23 @@ def pairs_from_table(table: LoadedTable) -> PairData:
         )
     p, frame = table.pairs, table.frame
     ids = (frame[p.qid1], frame[p.qid2]) if p.qid1 and p.qid2 else None
-    return _pairs_from_columns(frame[p.text1], frame[p.text2], table.labels() if p.label else None,
-                               frame[p.negative] if p.negative else None, ids, source=str(table.path),
-                               label_name=p.label)
+    labels, label_name, notes = (table.labels() if p.label else None), p.label, []
+    if p.label is None and table.ignored_label:
+        # The file has a label column the reader could not read whole: train on the labels it
+        # can read, never on every pair as a duplicate.
+        labels, unknown = read_labels(frame[table.ignored_label])
+        label_name = table.ignored_label
+        n_known = int(labels.notna().sum())
+        if not n_known:
+            raise ColumnError(f'Column "{label_name}" holds no duplicate labels that quoradup can read: {unknown}.',
+                              hint="Use 1/0, yes/no, true/false or duplicate/not duplicate, or choose another "
+                                   "label column.")
+        n_left = int(frame[label_name].astype(str).str.strip().ne("").sum()) - n_known
+        notes.append(f'Column "{label_name}" has values that are not duplicate labels: {unknown}. Training uses only '
+                     f"the {n_known:,} pairs whose labels were read; {n_left:,} were left out.")
+    data = _pairs_from_columns(frame[p.text1], frame[p.text2], labels, frame[p.negative] if p.negative else None, ids,
+                               source=str(table.path), label_name=label_name)
+    return replace(data, warnings=tuple(notes) + data.warnings) if notes else data
 
 
 def pairs_from_hub(spec: str, ctx: JobContext | None = None, max_pairs: int | None = None) -> PairData:

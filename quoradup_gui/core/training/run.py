@@ -19,16 +19,29 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..atomic import describe_os_error
 from ..errors import JobCancelled, QuoradupError
 from ..io import LoadedTable, atomic_write_text
+from ..model_folders import (
+    RECORD_FILE,
+    destination,
+    holds_model,
+    is_complete,
+    place,
+    read_record,
+    recover_swap,
+    work_dir,
+)
 from ..jobs import JobContext, NullContext
 from ..models import ModelSpec, resolve_model
 from ..resources import app_data_dir
 from .config import PRECISIONS, TrainingConfig, TrainingResult
 
-__all__ = ["PRECISIONS", "RECORD_FILE", "TrainingConfig", "TrainingResult", "default_output_dir", "run_training"]
+__all__ = ["PRECISIONS", "RECORD_FILE", "TrainingConfig", "TrainingResult", "default_output_dir", "destination", "place",
+           "read_record", "run_training"]
 
-RECORD_FILE = "quoradup_training.json"
+WORSE_MARGIN = 0.02  # held-out AP this far below the base model's: the run made the model worse
+
 BUNDLED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 _AUTO_EVAL_RATIO = 0.1  # eval_steps 0: about ten evaluations per run
 _AUTO_LOG_RATIO = 0.005  # logging_steps 0: about 200 loss points per run
@@ -52,66 +65,91 @@ def model_short_name(spec: ModelSpec) -> str:
     return re.sub(r"[^\w.\-]+", "_", name).strip("._") or "model"
 
 
-def read_record(folder: Path) -> dict | None:
-    try:
-        return json.loads((folder / RECORD_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _holds_model(folder: Path) -> bool:
-    return any((folder / name).is_file() for name in ("modules.json", "config.json"))
-
-
 def _check_output_dir(target: Path) -> None:
     """The output may be new, empty, or a model folder (replaced on success); never an unrelated folder."""
     if target.exists() and not target.is_dir():
         raise QuoradupError(f"The output {target} is a file, not a folder.", "Choose a new folder for the model.")
-    if target.is_dir() and any(target.iterdir()) and not _holds_model(target):
+    if target.is_dir() and any(target.iterdir()) and not holds_model(target):
         raise QuoradupError(f"The output folder {target} already holds other files.",
                             "Choose a new or empty folder; quoradup replaces only a model folder it wrote before.")
 
 
-def _work_dir(target: Path) -> Path:
-    return target.with_name(f".{target.name}.partial")
+def _recover(target: Path) -> str | None:
+    """Finish or undo a model swap into ``target`` that a crash interrupted (model_folders.recover_swap)."""
+    try:
+        action = recover_swap(target)
+    except OSError as exc:
+        raise QuoradupError(f"An earlier run's model beside {target} could not be put back: {describe_os_error(exc)}.",
+                            "Check the folder's permissions and free space, then start again.") from exc
+    if action == "completed":
+        return f"An earlier run had saved its model but stopped before putting it in place; it is now in {target}."
+    if action == "restored":
+        return f"An earlier run stopped while replacing {target}; the previous model was put back."
+    return None
 
 
-def _resume_checkpoint(target: Path) -> str:
-    from transformers.trainer_utils import get_last_checkpoint
+def _prepare_work_dir(work: Path, target: Path, keep: bool) -> None:
+    """Clear an earlier failed run's work folder (unless resuming from it) and check the place is writable."""
+    try:
+        if work.exists() and not keep:
+            if is_complete(work):  # recover_swap left it: its model has nowhere to go; never delete it
+                raise QuoradupError(f"{work} holds a finished model that was never put in place.",
+                                    f"Move it to a folder of its own (it is a whole model), then train into {target} again.")
+            shutil.rmtree(work)  # leftovers of an earlier failed run into the same folder
+        work.mkdir(parents=True, exist_ok=True)
+        probe = work / ".quoradup-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise QuoradupError(f"The model cannot be written to {target.parent}: {describe_os_error(exc)}.",
+                            "Choose an output folder you can write to (--output DIR).") from exc
 
-    for folder in (_work_dir(target), target):  # a crashed run's work folder, then a cancelled run's model
-        if folder.is_dir():
-            last = get_last_checkpoint(str(folder))
-            if last:
-                return last
+
+def _resume_checkpoint(target: Path) -> tuple[str, list[str]]:
+    """The newest whole checkpoint of a cancelled or interrupted run, and notes about broken newer ones."""
+    skipped = []
+    for folder in (work_dir(target), target):  # a crashed run's work folder, then a cancelled run's model
+        if not folder.is_dir():
+            continue
+        checkpoints = [p for p in folder.glob("checkpoint-*") if p.is_dir() and p.name[11:].isdigit()]
+        for checkpoint in sorted(checkpoints, key=lambda p: -int(p.name[11:])):
+            problem = _checkpoint_problem(checkpoint)
+            if problem is None:
+                return str(checkpoint), skipped
+            skipped.append(f"{checkpoint.name} is incomplete ({problem}; the disk may have been full when it was "
+                           "written) and was skipped.")
+    if skipped:
+        raise QuoradupError(f"No checkpoint in {target} is whole, so training cannot resume: " + " ".join(skipped),
+                            "Start the run again without --resume (the folder's checkpoints are then replaced).")
     raise QuoradupError(f"There is no checkpoint to resume from in {target}.",
                         "Resume continues a cancelled or interrupted run: give the same output folder.")
 
 
-def destination(target: Path, cancelled: bool) -> Path:
-    """Where a run's model goes: ``target``, except that a cancelled run never replaces a finished model."""
-    if cancelled and target.is_dir() and _holds_model(target):
-        record = read_record(target)
-        if record is None or not record.get("cancelled", False):
-            return target.with_name(f"{target.name}-cancelled")
-    return target
+def _checkpoint_problem(checkpoint: Path) -> str | None:
+    """Why a trainer checkpoint cannot be resumed from (missing or cut-off files), or None."""
+    import zipfile
 
-
-def place(work: Path, target: Path) -> Path:
-    """Rename the finished work folder to ``target``, replacing what was there only once it is in place."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
-        os.replace(target, old)
     try:
-        os.replace(work, target)
-    except OSError:
-        if old is not None:
-            os.replace(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return target
+        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+        if not isinstance(state, dict):
+            return "its trainer_state.json is damaged"
+    except (OSError, ValueError):
+        return "its trainer_state.json is missing or damaged"
+    weights = list(checkpoint.glob("*.safetensors")) + list(checkpoint.glob("pytorch_model.bin"))
+    if not weights:
+        return "it holds no model weights"
+    for path in weights + list(checkpoint.glob("*.pt")) + list(checkpoint.glob("*.pth")):
+        if path.suffix == ".safetensors":
+            try:
+                from safetensors import safe_open
+
+                with safe_open(str(path), framework="pt") as fh:
+                    fh.keys()
+            except Exception:  # noqa: BLE001 - any failure means the file cannot be loaded
+                return f"{path.name} is cut off"
+        elif not zipfile.is_zipfile(path):
+            return f"{path.name} is cut off"
+    return None
 
 
 # ----------------------------------------------------------------------------- the run
@@ -148,11 +186,20 @@ def run_training(config: TrainingConfig, source: LoadedTable | str | Path | None
     dist = _Distributed()
     target = Path(config.output_dir).expanduser() if config.output_dir else default_output_dir(spec, loss_name)
     target = Path(dist.shared(str(target.resolve())))
+    notes = list(config.warnings())
+    if dist.is_main:
+        recovered = _recover(target)
+        if recovered:
+            notes.append(recovered)
+    dist.barrier()
     _check_output_dir(target)
-    work = _work_dir(target)
-    resume_from = _resume_checkpoint(target) if config.resume else None
-    if dist.is_main and resume_from is None and work.exists():
-        shutil.rmtree(work)  # leftovers of an earlier failed run into the same folder
+    work = work_dir(target)
+    resume_from = None
+    if config.resume:
+        resume_from, skipped = _resume_checkpoint(target)
+        notes += skipped
+    if dist.is_main:
+        _prepare_work_dir(work, target, keep=resume_from is not None)
     dist.barrier()
 
     device, precision = _device_and_precision(config)
@@ -232,18 +279,31 @@ def run_training(config: TrainingConfig, source: LoadedTable | str | Path | None
     base = as_pair_metrics(evals[0]["metrics"]) if evals and evals[0]["step"] == 0 else None
     trained = as_pair_metrics(evals[-1]["metrics"]) if evals and evals[-1]["step"] > 0 else None
     samples_per_s = job.samples_seen() / job.training_seconds() if job.first_step is not None else 0.0
-    output = target
+    worse = base is not None and trained is not None and trained.ap < base.ap - WORSE_MARGIN
+    output = destination(target, job.cancelled, worse)
+    if worse:
+        beside = f"It was saved beside the previous model, in {output}, which is left as it was." if output != target \
+            else f"It was saved in {output}; do not use it in place of the base model."
+        notes.append(f"The trained model scores worse than the base model on the held-out pairs (AP {trained.ap:.3f} "
+                     f"against {base.ap:.3f}): training made it worse. {beside} Try a lower learning rate "
+                     f"(the default is {TrainingConfig.learning_rate:g}) or more pairs.")
     if dist.is_main:
         ctx.set_status("Saving the model…")
-        output = _save(trainer, model, work, target, config, spec, loss_name, data, split, job.cancelled,
-                       base, trained, history, device, samples_per_s, time.perf_counter() - started, dist.world_size)
+        try:
+            output = _save(trainer, model, work, output, config, spec, loss_name, data, split, job.cancelled, base,
+                           trained, history, device, samples_per_s, time.perf_counter() - started, dist.world_size,
+                           notes, worse)
+        except OSError as exc:
+            raise QuoradupError(f"The trained model could not be saved to {output}: {describe_os_error(exc)}.",
+                                "No model was replaced. Free some space or choose another output folder; the last "
+                                f"checkpoint in {work} lets --resume continue from there.") from exc
     return TrainingResult(
         output=output, base=base, trained=trained, seconds=time.perf_counter() - started,
         samples_per_s=samples_per_s, cancelled=job.cancelled, history=tuple(history), loss=loss_name,
         steps=trainer.state.global_step, n_train_pairs=len(split.train),
         n_eval_pairs=len(split.eval) if split.eval is not None else 0, device=device,
         world_size=dist.world_size, is_main_process=dist.is_main,
-        warnings=data.warnings + split.warnings,
+        warnings=data.warnings + split.warnings + tuple(notes),
     )
 
 
@@ -264,15 +324,16 @@ def _history(log_history: list[dict], emitted: list[dict], metrics_from_logs) ->
     return sorted(points.values(), key=lambda p: (p["step"], p["kind"] != "eval"))
 
 
-def _save(trainer, model, work: Path, target: Path, config: TrainingConfig, spec: ModelSpec, loss_name: str, data,
+def _save(trainer, model, work: Path, output: Path, config: TrainingConfig, spec: ModelSpec, loss_name: str, data,
           split, cancelled: bool, base, trained, history, device: str, samples_per_s: float, seconds: float,
-          world_size: int) -> Path:
-    """The model (with its model card) and the record into the work folder, then the folder into place."""
+          world_size: int, notes: list[str], worse: bool) -> Path:
+    """The model (with its model card) and the record into the work folder, then the folder into place.
+
+    The record is written last: a work folder with a record holds a whole model (model_folders)."""
     import sentence_transformers
 
     from ... import __version__ as quoradup_version
 
-    output = destination(target, cancelled)
     model.save(str(work))
     eval_dir = work / "eval"
     if eval_dir.is_dir() and not any(eval_dir.iterdir()):
@@ -282,12 +343,13 @@ def _save(trainer, model, work: Path, target: Path, config: TrainingConfig, spec
         "sentence_transformers_version": sentence_transformers.__version__,
         "finished_at": datetime.now().isoformat(timespec="seconds"),
         "cancelled": cancelled,
+        "worse_than_base": worse,
         "config": {**config.to_dict(), "loss": loss_name},  # as given: reusing it starts a new folder
         "output": str(output),
         "base_model": spec.describe(),
         "data": {"source": data.source, "kind": data.kind, "n_pairs": len(data), "n_train_pairs": len(split.train),
                  "n_eval_pairs": len(split.eval) if split.eval is not None else 0, "n_question_groups": split.n_groups,
-                 "warnings": list(data.warnings + split.warnings)},
+                 "warnings": list(data.warnings + split.warnings + tuple(notes))},
         "base": base.as_dict() if base else None,
         "trained": trained.as_dict() if trained else None,
         "steps": trainer.state.global_step,
