@@ -21,3 +21,53 @@ def quora_dir() -> Path:
     if not (QUORA_DIR / "quora_kaggle_dev.csv").exists():
         pytest.skip("needs ../shared/data/quora (real Quora data, not part of the repo)")
     return QUORA_DIR
+
+
+def _mount_tmpfs(folder: Path, options: str) -> None:
+    """Mount a tmpfs on ``folder`` (root only); skip the test where that is not possible."""
+    import shutil
+    import subprocess
+
+    if shutil.which("mount") is None or (hasattr(os, "geteuid") and os.geteuid() != 0):
+        pytest.skip("mounting a small tmpfs needs root and mount(8)")
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True)
+    if result.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.decode(errors='replace').strip()}")
+
+
+def _unmount(folder: Path) -> None:
+    import subprocess
+
+    subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A folder on a real 256 KiB file system, for full-disk tests (see fill_disk)."""
+    folder = tmp_path / "tiny-disk"
+    folder.mkdir()
+    _mount_tmpfs(folder, "size=256k")
+    yield folder
+    _unmount(folder)
+
+
+def fill_disk(folder: Path, leave: int = 0) -> None:
+    """Fill the file system of ``folder`` up to ``leave`` free bytes."""
+    with open(folder / ".filler", "wb") as fh:
+        free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+        try:
+            fh.write(b"\0" * max(0, free - leave))
+            fh.flush()
+            os.fsync(fh.fileno())
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def readonly_folder(tmp_path):
+    """A folder on a read-only file system (root ignores permission bits, so a mount it is)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    _mount_tmpfs(folder, "size=64k,ro")
+    yield folder
+    _unmount(folder)

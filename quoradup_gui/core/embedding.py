@@ -202,19 +202,23 @@ class EmbeddingCache:
                 out[dest[begin:end]] = self._segments[seg][1][rows[begin:end]]
         return found, out
 
-    def discard_segments_of(self, digests: np.ndarray) -> np.ndarray:
-        """Delete the segments holding these digests (their values are bad); the mask of
-        ``digests`` that were in them. Every row of such a segment is then encoded again."""
-        if len(self) == 0 or len(digests) == 0:
+    def discard_segments_of(self, bad: np.ndarray, digests: np.ndarray) -> np.ndarray:
+        """Delete the segments holding the ``bad`` digests (their values are damaged); the mask of
+        ``digests`` stored in those segments, which must all be encoded again."""
+        if len(self) == 0 or len(bad) == 0:
             return np.zeros(len(digests), bool)
-        pos = np.minimum(np.searchsorted(self._high, digests[:, 0]), len(self) - 1)
-        hit = (self._high[pos] == digests[:, 0]) & (self._low[pos] == digests[:, 1])
-        bad = np.unique(self._owner[pos[hit]])
-        for seg in bad:
+
+        def owners(d: np.ndarray) -> np.ndarray:
+            pos = np.minimum(np.searchsorted(self._high, d[:, 0]), len(self) - 1)
+            hit = (self._high[pos] == d[:, 0]) & (self._low[pos] == d[:, 1])
+            return np.where(hit, self._owner[pos], -1)
+
+        damaged = np.setdiff1d(np.unique(owners(bad)), [-1])
+        for seg in damaged:
             log.warning("Embedding cache segment %s holds invalid vectors (not finite or not unit length): "
                         "deleting it; its questions are encoded again", self._segments[seg][0])
             self._remove(self._segments[seg][0])
-        return hit & np.isin(self._owner[pos], bad)
+        return np.isin(owners(digests), damaged)
 
     def add(self, digests: np.ndarray, vectors: np.ndarray, dtype: str = "float16") -> None:
         """Write one segment atomically (vectors first, then the keys that validate them)."""
@@ -384,7 +388,7 @@ def encode_texts(
         found, _ = cache.lookup(digests, out=vectors)
         bad = np.flatnonzero(found)[~_unit_rows(vectors, np.flatnonzero(found))]
         if len(bad):  # NaN, zero or foreign values on disk: never used, encoded again
-            found &= ~cache.discard_segments_of(digests[bad])
+            found &= ~cache.discard_segments_of(digests[bad], digests)
             ctx.set_status(f"The embedding cache held {len(bad):,} damaged vectors; encoding those questions again…")
         ctx.set_status(f"{int(found.sum()):,} of {len(distinct):,} distinct questions found in the embedding cache")
     missing = np.flatnonzero(~found)

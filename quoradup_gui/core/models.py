@@ -121,7 +121,7 @@ def resolve_model(name: str | Path) -> ModelSpec:
         _check_model_folder(path, text)
         return ModelSpec(name=text, kind="folder", path=path.resolve(), hub_id=None)
     if isinstance(name, Path) or _looks_like_path(text) or _under_local_folder(path):
-        raise ModelError(f"There is no model folder {path.resolve()}.",
+        raise ModelError(f"Model folder not found: {path.resolve()}.",
                          f"Check the name, or use '{DEFAULT_MODEL}' for the bundled all-MiniLM-L6-v2.")
     if _HUB_ID.match(text) and ".." not in text:
         return ModelSpec(name=text, kind="hub", path=None, hub_id=text)

@@ -58,7 +58,8 @@ def read_sheet(fh: IO[bytes], path: Path, sheet: str | None, ctx: JobContext, ce
                ) -> tuple[list[list[str]], list[int], str, list[str]]:
     """(rows of cell text, their sheet row numbers, the sheet read, all sheet names).
 
-    Wholly empty rows are left out. ``sheet`` None: the first sheet that holds data.
+    Blank rows before the first and after the last row with data are left out. ``sheet`` None:
+    the first sheet that holds data.
     """
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
@@ -89,13 +90,21 @@ def read_sheet(fh: IO[bytes], path: Path, sheet: str | None, ctx: JobContext, ce
 
 
 def _sheet_rows(ws, ctx: JobContext, cell_text) -> tuple[list[list[str]], list[int]]:
-    rows, numbers = [], []
+    """The rows from the first one with data to the last one with data; blank rows between stay
+    (as blank rows: a row of the user's is never dropped), blank rows around are formatting."""
+    rows, numbers, blank_run = [], [], []
     total = ws.max_row or 0
     for i, row in enumerate(ws.iter_rows(values_only=True), start=1):
         cells = [unescape_text(c) if isinstance(c, str) else cell_text(c) for c in row]
         if any(c.strip() for c in cells):
+            if rows:  # blank rows between two rows with data
+                rows += [[""] * len(cells) for _ in blank_run]
+                numbers += blank_run
+            blank_run = []
             rows.append(cells)
             numbers.append(i)
+        elif len(blank_run) < 1_000_000:
+            blank_run.append(i)
         if i % 10_000 == 0:  # openpyxl reads ~50k rows/s: report and check 5x a second
             ctx.set_progress(i, total)
             ctx.check_cancelled()

@@ -276,3 +276,20 @@ def test_a_damaged_onnx_file_is_exported_again(bundled_spec, tmp_path):
     (folder / onnx_backend.ONNX_FILE).write_bytes(b"not an onnx model")
     encoder = onnx_backend.get_onnx_encoder(bundled_spec, fingerprint, tmp_path)
     assert encoder.encode(["Why is the sky blue?"]).shape == (1, 384)
+
+
+@pytest.mark.parametrize("damage", ["nan", "zero", "random"])
+def test_a_segment_with_bad_values_is_re_encoded(tmp_path, bundled_spec, reference, damage):
+    """Issue 10: NaN values used to crash every later mine; zero or random ones were used silently."""
+    encode_texts("default", QUESTIONS, torch_options(tmp_path))
+    (vec_file,) = vector_folder(tmp_path, bundled_spec).glob("seg-*.vec.npy")
+    vectors = np.load(vec_file)
+    bad = {"nan": np.nan, "zero": 0.0}.get(damage)
+    vectors[2:4] = bad if bad is not None else np.random.default_rng(0).normal(size=vectors[2:4].shape) * 3
+    np.save(vec_file, vectors)
+
+    result = encode_texts("default", QUESTIONS, torch_options(tmp_path))
+    assert np.isfinite(result.embeddings).all()
+    assert cosine_rows(result.embeddings, reference).min() > 0.999
+    assert result.n_encoded == len(QUESTIONS)  # the whole damaged segment went through the model again
+    assert encode_texts("default", QUESTIONS, torch_options(tmp_path)).n_encoded == 0  # and was saved anew

@@ -74,6 +74,19 @@ def _check_output_dir(target: Path) -> None:
                             "Choose a new or empty folder; quoradup replaces only a model folder it wrote before.")
 
 
+def _disk_problem(exc: BaseException) -> str | None:
+    """What went wrong writing to disk, in words, or None for other errors. safetensors reports
+    a full disk as its own error type, with the OS error only in the message."""
+    if isinstance(exc, OSError):
+        return describe_os_error(exc)
+    text = str(exc)
+    if type(exc).__name__ == "SafetensorError" and "I/O error" in text:
+        if "No space left" in text or "os error 28" in text:
+            return "the disk is full"
+        return "the disk reported an error (" + text.split("I/O error:", 1)[-1].strip() + ")"
+    return None
+
+
 def _recover(target: Path) -> str | None:
     """Finish or undo a model swap into ``target`` that a crash interrupted (model_folders.recover_swap)."""
     try:
@@ -259,9 +272,14 @@ def run_training(config: TrainingConfig, source: LoadedTable | str | Path | None
         trainer.train(resume_from_checkpoint=resume_from)
     except EvaluationCancelled:
         job.cancelled = True
-    except BaseException:
+    except BaseException as exc:
         if dist.is_main and not any(work.glob("checkpoint-*")):
             shutil.rmtree(work, ignore_errors=True)  # nothing worth resuming from
+        problem = _disk_problem(exc)
+        if problem:  # a checkpoint on a full or read-only disk
+            raise QuoradupError(f"Training stopped: a checkpoint could not be written to {work}: {problem}.",
+                                "No model was replaced. Free some space (a checkpoint takes a few hundred MB) and "
+                                "start again, or choose another output folder.") from exc
         raise
     if job.cancelled and job.first_step is None:  # cancelled before a single step: nothing new to save
         if dist.is_main and not any(work.glob("checkpoint-*")):
@@ -293,8 +311,11 @@ def run_training(config: TrainingConfig, source: LoadedTable | str | Path | None
             output = _save(trainer, model, work, output, config, spec, loss_name, data, split, job.cancelled, base,
                            trained, history, device, samples_per_s, time.perf_counter() - started, dist.world_size,
                            notes, worse)
-        except OSError as exc:
-            raise QuoradupError(f"The trained model could not be saved to {output}: {describe_os_error(exc)}.",
+        except Exception as exc:
+            problem = _disk_problem(exc)
+            if not problem:
+                raise
+            raise QuoradupError(f"The trained model could not be saved to {output}: {problem}.",
                                 "No model was replaced. Free some space or choose another output folder; the last "
                                 f"checkpoint in {work} lets --resume continue from there.") from exc
     return TrainingResult(
