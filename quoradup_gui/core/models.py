@@ -68,6 +68,7 @@ def import_model_libraries(ctx: JobContext | None = None) -> float:
     live plots would stutter while datasets/pyarrow, accelerate and the trainer load).
     """
     start = time.perf_counter()
+    _recover_models_folder()
     if ctx is not None:
         ctx.set_status("Loading model libraries…")
     import faiss  # noqa: F401
@@ -135,6 +136,18 @@ def resolve_model(name: str | Path) -> ModelSpec:
 def _under_local_folder(path: Path) -> bool:
     """"models/mine" where ./models exists is a folder path, not the hub id of user "models"."""
     return len(path.parts) > 1 and path.parent.is_dir() and str(path.parent) not in ("", ".")
+
+
+def _recover_models_folder() -> None:
+    """At start-up: finish or undo model saves into the app's model folder that a crash interrupted."""
+    from .model_folders import recover_folder
+    from .resources import app_data_dir
+
+    try:
+        for folder, action in recover_folder(app_data_dir() / "models"):
+            log.warning("An interrupted model save into %s was %s", folder, action)
+    except OSError:
+        log.warning("Could not check the model folder for interrupted saves", exc_info=True)
 
 
 def _recover_model_folder(path: Path) -> None:

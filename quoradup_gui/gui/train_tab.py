@@ -6,6 +6,7 @@ points, held-out scores, progress) arrive as plain dicts and feed the plots and 
 
 from __future__ import annotations
 
+import html
 import json
 
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -93,6 +94,7 @@ class TrainTab(QWidget):
         self.progress = QProgressBar(objectName="train_progress")
         self.progress.setFormat("%p%")
         self.status_label = QLabel(objectName="train_status")
+        self.status_label.setWordWrap(True)
         self.result_label = QLabel(objectName="result_card")
         self.result_label.setWordWrap(True)
         self.result_label.setTextFormat(Qt.TextFormat.RichText)
@@ -224,7 +226,8 @@ class TrainTab(QWidget):
         self.result_label.hide()
         self.use_button.hide()
         self.progress.setValue(0)
-        self.status_label.setText("Preparing the data and the base model…")
+        self.status_label.setText("Preparing the data and the base model…"
+                                  + "".join(f"\n⚠ {w}" for w in config.warnings()))
         self.job = self._runner.submit("Training", _train_in_worker, config, source, lane="model",
                                        on_result=self._on_trained, on_error=self._on_failed)
         self.job.sig_partial_emitted.connect(self._on_partial)
@@ -261,7 +264,8 @@ class TrainTab(QWidget):
             f"<b>{state}</b> in {result.seconds:.0f} s ({result.samples_per_s:.1f} pairs/s, {result.steps:,} steps, "
             f"{result.n_train_pairs:,} training pairs, loss {result.loss}).<br>"
             f"Held-out pairs ({result.n_eval_pairs:,}): base model {score(result.base)} → fine-tuned {score(result.trained)}"
-            f"<br><small>{result.output}</small>")
+            f"<br><small>{html.escape(str(result.output))}</small>"
+            + "".join(f"<br>⚠ {html.escape(w)}" for w in result.warnings))
         self.result_label.show()
         self.use_button.show()
         self.status_label.setText(state)
