@@ -430,9 +430,8 @@ def _read_parquet(path: Path, sniffed: _Sniffed, ctx: JobContext):
 
 def _read_xlsx(path: Path, sniffed: _Sniffed, ctx: JobContext, sheet: str | None = None):
     with sniffing._open_binary(path) as fh:
-        rows, numbers, sheet_read, sheets = xlsx.read_sheet(fh, path, sheet, ctx, _cell_text, _looks_like_header)
+        rows, numbers, sheet_read, sheets, notes = xlsx.read_sheet(fh, path, sheet, ctx, _cell_text)
     frame = xlsx.rows_frame(rows)
-    notes = []
     n_titles = xlsx.title_rows(frame, _looks_like_header)
     if n_titles:
         titles = "; ".join(" ".join(c for c in frame.iloc[i].tolist() if c.strip())[:60] for i in range(n_titles))

@@ -54,9 +54,9 @@ def sheet_names(fh: IO[bytes]) -> list[str]:
         workbook.close()
 
 
-def read_sheet(fh: IO[bytes], path: Path, sheet: str | None, ctx: JobContext, cell_text, looks_like_header,
-               ) -> tuple[list[list[str]], list[int], str, list[str]]:
-    """(rows of cell text, their sheet row numbers, the sheet read, all sheet names).
+def read_sheet(fh: IO[bytes], path: Path, sheet: str | None, ctx: JobContext, cell_text,
+               ) -> tuple[list[list[str]], list[int], str, list[str], list[str]]:
+    """(rows of cell text, their sheet row numbers, the sheet read, all sheet names, notes).
 
     Blank rows before the first and after the last row with data are left out. ``sheet`` None:
     the first sheet that holds data.
@@ -79,7 +79,8 @@ def read_sheet(fh: IO[bytes], path: Path, sheet: str | None, ctx: JobContext, ce
         for name in [sheet] if sheet is not None else names:
             rows, numbers = _sheet_rows(workbook[name], ctx, cell_text)
             if rows:
-                return rows, numbers, name, names
+                notes = _formulas_without_results(fh, name, rows, numbers, ctx)
+                return rows, numbers, name, names, notes
     finally:
         workbook.close()
     if sheet is not None or len(names) == 1:
@@ -109,6 +110,57 @@ def _sheet_rows(ws, ctx: JobContext, cell_text) -> tuple[list[list[str]], list[i
             ctx.set_progress(i, total)
             ctx.check_cancelled()
     return rows, numbers
+
+
+def _formulas_without_results(fh: IO[bytes], sheet: str, rows: list[list[str]], numbers: list[int],
+                              ctx: JobContext) -> list[str]:
+    """Formula cells with no saved result read as blank; put their formula text in instead, and say so.
+
+    A workbook saved by a spreadsheet program stores each formula's result; one written by a
+    program (openpyxl, pandas) often does not, and text such as "=HYPERLINK(…) is this safe?"
+    may even have been stored as a formula. Only workbooks that hold formulas pay for this pass.
+    """
+    import openpyxl
+
+    fh.seek(0)
+    with zipfile.ZipFile(fh) as archive:
+        if not any(_holds_formula(archive, name) for name in archive.namelist()
+                   if name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            return []
+    fh.seek(0)
+    workbook = openpyxl.load_workbook(fh, read_only=True, data_only=False)
+    fixed: list[int] = []
+    try:
+        position = {number: i for i, number in enumerate(numbers)}
+        for number, row in enumerate(workbook[sheet].iter_rows(values_only=True), start=1):
+            i = position.get(number)
+            if i is None:
+                continue
+            for j, value in enumerate(row):
+                if isinstance(value, str) and value.startswith("=") and j < len(rows[i]) and rows[i][j] == "":
+                    rows[i][j] = value
+                    fixed.append(number)
+            if number % 10_000 == 0:
+                ctx.check_cancelled()
+    finally:
+        workbook.close()
+    if not fixed:
+        return []
+    where = ", ".join(f"{n:,}" for n in sorted(set(fixed))[:5]) + ("…" if len(set(fixed)) > 5 else "")
+    return [f"{len(fixed):,} cell{'s' if len(fixed) != 1 else ''} of sheet \"{sheet}\" hold{'s' if len(fixed) == 1 else ''} "
+            f"a formula with no saved "
+            f"result (the workbook was not saved by a spreadsheet program), so the formula's text was read instead "
+            f"(sheet row {where})."]
+
+
+def _holds_formula(archive: zipfile.ZipFile, name: str) -> bool:
+    with archive.open(name) as member:
+        tail = b""
+        while chunk := member.read(1 << 20):
+            if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                return True
+            tail = chunk[-3:]
+    return False
 
 
 def rows_frame(rows: list[list[str]]) -> pd.DataFrame:

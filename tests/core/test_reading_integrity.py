@@ -149,3 +149,16 @@ def test_random_binary_is_still_binary(tmp_path):
 def test_a_few_nuls_in_valid_utf8_text_are_text(tmp_path):
     table = read_table(write(tmp_path, "nul.csv", "id,question\n1,a\x00b?\n2,c\x00d?\n"))
     assert table.frame["question"].tolist() == ["a\x00b?", "c\x00d?"]
+
+
+def test_a_formula_without_a_saved_result_is_read_as_its_text_and_said(tmp_path):
+    """openpyxl and pandas store text starting with "=" as a formula with no result: it read as blank."""
+    wb = openpyxl.Workbook()
+    for row in (["id", "question"], [1, "What is X?"], [2, '=HYPERLINK("http://x","y") is this safe?'], [3, "Why?"]):
+        wb.active.append(row)
+    path = tmp_path / "formulas.xlsx"
+    wb.save(path)
+    table = read_table(path)
+    assert table.frame["question"].tolist() == ["What is X?", '=HYPERLINK("http://x","y") is this safe?', "Why?"]
+    assert any("1 cell of sheet" in w and "holds a formula with no saved result" in w and "sheet row 3" in w
+               for w in table.warnings)
