@@ -16,11 +16,9 @@ delimiter that may occur in the text. The csv module can: this module reads
 from __future__ import annotations
 
 import csv
-import io
 import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Callable, Iterator
+from typing import IO, Iterator
 
 import pandas as pd
 
@@ -60,11 +58,6 @@ def _is_blank(row: list[str]) -> bool:
     return not row or (len(row) == 1 and not row[0].strip())
 
 
-def open_text(open_binary: Callable[[Path], IO[bytes]], path: Path, encoding: str, errors: str):
-    fh = open_binary(path)
-    return fh, io.TextIOWrapper(fh, encoding=encoding, errors=errors, newline="")
-
-
 def read_single_column(fh: IO[bytes], text: IO[str], quotechar: str, has_header: bool, size: int,
                        ctx: JobContext) -> tuple[pd.Series, str | None]:
     """A one-column CSV as CSV: (values, header) or NotValidCsv.
@@ -97,6 +90,24 @@ def read_single_column(fh: IO[bytes], text: IO[str], quotechar: str, has_header:
     return pd.Series(values, dtype="str"), header
 
 
+def _data_records(text: IO[str], delimiter: str, quotechar: str, has_header: bool, ctx: JobContext,
+                  fh: IO[bytes] | None = None, size: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """(start line, fields) of each data record, counted as pandas counts them (blank lines and
+    the header skipped); reports progress through ``fh`` and checks for cancel as it goes."""
+    header_pending = has_header
+    for i, (start, row) in enumerate(_records(text, delimiter, quotechar)):
+        if i % _CHECK_EVERY == 0:
+            if fh is not None:
+                ctx.set_progress(fh.tell(), size)
+            ctx.check_cancelled()
+        if _is_blank(row):
+            continue
+        if header_pending:
+            header_pending = False
+            continue
+        yield start, row
+
+
 def read_ragged(fh: IO[bytes], text: IO[str], delimiter: str, quotechar: str, has_header: bool, width: int,
                 size: int, ctx: JobContext, keep_rows: bool = True,
                 ) -> tuple[list[list[str]], list[RaggedRow], list[RaggedRow]]:
@@ -109,16 +120,7 @@ def read_ragged(fh: IO[bytes], text: IO[str], delimiter: str, quotechar: str, ha
     rows: list[list[str]] = []
     long: list[RaggedRow] = []
     short: list[RaggedRow] = []
-    header_pending = has_header
-    for i, (start, row) in enumerate(_records(text, delimiter, quotechar)):
-        if i % _CHECK_EVERY == 0:
-            ctx.set_progress(fh.tell(), size)
-            ctx.check_cancelled()
-        if _is_blank(row):
-            continue
-        if header_pending:
-            header_pending = False
-            continue
+    for start, row in _data_records(text, delimiter, quotechar, has_header, ctx, fh, size):
         if len(row) > width:
             long.append(RaggedRow(start, len(row)))
             row = row[: width - 1] + [delimiter.join(row[width - 1:])]
@@ -132,19 +134,8 @@ def read_ragged(fh: IO[bytes], text: IO[str], delimiter: str, quotechar: str, ha
 
 def record_start_lines(text: IO[str], delimiter: str, quotechar: str, has_header: bool,
                        ctx: JobContext) -> list[int]:
-    """The start line of each data record, counted as pandas counts records (blank lines skipped)."""
-    lines: list[int] = []
-    header_pending = has_header
-    for i, (start, row) in enumerate(_records(text, delimiter, quotechar)):
-        if i % _CHECK_EVERY == 0:
-            ctx.check_cancelled()
-        if _is_blank(row):
-            continue
-        if header_pending:
-            header_pending = False
-            continue
-        lines.append(start)
-    return lines
+    """The start line of each data record."""
+    return [start for start, _ in _data_records(text, delimiter, quotechar, has_header, ctx)]
 
 
 def swallowing_rows(frame: pd.DataFrame, delimiter: str) -> list[int]:

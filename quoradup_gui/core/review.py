@@ -14,7 +14,7 @@ from .clustering import Clustering
 from .dataset import DatasetView
 from .decisions import DecisionLog, KeyIndex, ResolvedDecisions, key_index
 from .evaluation import pair_metrics
-from .export import annotated_frame, dedup_frame, write_table
+from .export import Written, annotated_frame, dedup_frame, write_table
 from .resources import app_data_dir
 from .roles import Role
 
@@ -106,7 +106,7 @@ EXPORT_KINDS = ("dedup", "annotated", "pairs")
 
 
 def export_review(kind: str, path: Path, review: ReviewInput, clustering: Clustering,
-                  decisions: ResolvedDecisions, overwrite_input: bool = False) -> Path:
+                  decisions: ResolvedDecisions, overwrite_input: bool = False) -> Written:
     """Write one of the three exports atomically; the input file is never the target."""
     if kind == "dedup":
         frame = dedup_frame(frame_with_edits(review, decisions), clustering)
@@ -119,4 +119,5 @@ def export_review(kind: str, path: Path, review: ReviewInput, clustering: Cluste
         frame = pd.DataFrame(decisions.labelled_pairs(review.texts), columns=["question1", "question2", "is_duplicate"])
     else:
         raise ValueError(f"unknown export kind {kind!r}")
-    return write_table(frame, path, input_path=review.path, overwrite_input=overwrite_input)
+    return write_table(frame, path, input_path=review.path, overwrite_input=overwrite_input,
+                       sheet_title=Path(review.path).stem)

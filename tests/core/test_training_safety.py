@@ -199,3 +199,13 @@ def test_a_full_disk_at_xlsx_export_leaves_no_half_zip_behind(tiny_disk, capfd):
 def test_a_model_folder_copy_still_resolves(tmp_path):
     folder = copy_model_folder(tmp_path / "m")
     assert resolve_model(str(folder)).kind == "folder"
+
+
+def test_load_warnings_of_a_pair_file_reach_the_training_data(tmp_path):
+    frame = labelled_pairs()
+    lines = ["question1,question2,is_duplicate"] + [f"{a},{b},{y}" for a, b, y in frame.itertuples(index=False)]
+    lines[3] += ",EXTRA"
+    path = tmp_path / "p.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    data = load_pairs(str(path))
+    assert any("more fields than the header" in w and "line 4" in w for w in data.warnings)

@@ -141,6 +141,7 @@ def pairs_from_table(table: LoadedTable) -> PairData:
                      f"the {n_known:,} pairs whose labels were read; {n_left:,} were left out.")
     data = _pairs_from_columns(frame[p.text1], frame[p.text2], labels, frame[p.negative] if p.negative else None, ids,
                                source=str(table.path), label_name=label_name)
+    notes = [*table.load_warnings, *notes]  # what reading the file had to say reaches the run too
     return replace(data, warnings=tuple(notes) + data.warnings) if notes else data
 
 
