@@ -518,13 +518,13 @@ class DuplicatesTab(QWidget):
     # ----- review --------------------------------------------------------------------------------
     def _record(self, kind: str, rows, label: str, text: str = "") -> bool:
         """Make one decision; False (and the banner says why) when it could not be saved."""
-        from ..core.decisions import action_for
+        from ..core.review.decisions import action_for
 
         return self._journaled(lambda: self.decisions.do(action_for(kind, self.review.texts, rows, label, text)))
 
     def _journaled(self, change) -> bool:
         """Run a change of the decision log; a decision that is not on disk is not made."""
-        from ..core.decisions import DecisionNotSaved
+        from ..core.review.decisions import DecisionNotSaved
 
         try:
             change()
@@ -654,14 +654,14 @@ class DuplicatesTab(QWidget):
 
 
 def _prepare_in_worker(view, ctx):
-    from ..core.review import prepare_review
+    from ..core.review.collection import prepare_review
 
     return prepare_review(view, ctx)
 
 
 def _mine_in_worker(texts, params, review, ctx):
     from ..core.mining import mine_collection
-    from ..core.review import pair_estimate
+    from ..core.review.collection import pair_estimate
 
     mined = mine_collection(texts, params, ctx)
     return mined, pair_estimate(review, mined.embeddings), review
@@ -672,6 +672,6 @@ def _cluster_in_worker(mined, threshold, mode, resolved, ctx):
 
 
 def _export_in_worker(kind, path, review, clustering, resolved, overwrite_input, ctx):
-    from ..core.review import export_review
+    from ..core.review.collection import export_review
 
     return export_review(kind, path, review, clustering, resolved, overwrite_input)

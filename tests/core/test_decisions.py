@@ -1,6 +1,6 @@
 """Review decisions: constraints from actions, undo/redo, the crash-safe journal."""
 
-from quoradup_gui.core.decisions import DecisionLog, action_for
+from quoradup_gui.core.review.decisions import DecisionLog, action_for
 
 TEXTS = ["How do I reset my password?", "I forgot my password", "Reset password how",
          "Where is my order?", "Track my package", "How do I reset my password? "]

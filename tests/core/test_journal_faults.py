@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from quoradup_gui.core import decisions
-from quoradup_gui.core.decisions import DecisionLog, DecisionNotSaved, JournalTooNew, action_for
+from quoradup_gui.core.review import decisions
+from quoradup_gui.core.review.decisions import DecisionLog, DecisionNotSaved, JournalTooNew, action_for
 
 from ..conftest import fill_disk
 

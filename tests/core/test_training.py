@@ -99,7 +99,7 @@ def test_every_pair_layout_loads(tmp_path):
 def test_review_decisions_export_trains_like_question_pairs(tmp_path):
     # What the review export writes: question1, question2, is_duplicate from must/cannot links.
     from quoradup_gui.core.clustering import Constraints
-    from quoradup_gui.core.decisions import ResolvedDecisions
+    from quoradup_gui.core.review.decisions import ResolvedDecisions
 
     texts = ["How do I learn Python?", "What is the best way to learn Python?", "Is chess hard?"]
     decisions = ResolvedDecisions(Constraints(must_link=((0, 1),), cannot_link=((0, 2),)), {}, frozenset())

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from PySide6.QtCore import Qt
 
-from quoradup_gui.core import decisions
+from quoradup_gui.core.review import decisions
 
 from .conftest import wait_for_view
 from .test_duplicates_tab import open_and_mine
@@ -58,7 +58,7 @@ def test_a_decision_that_cannot_be_written_is_not_made(qtbot, window, ragged_fil
 
 
 def test_damaged_saved_decisions_are_reported_when_the_file_opens(qtbot, window, ragged_file):
-    from quoradup_gui.core.review import session_path
+    from quoradup_gui.core.review.collection import session_path
 
     journal = session_path(ragged_file, "question")
     journal.parent.mkdir(parents=True, exist_ok=True)

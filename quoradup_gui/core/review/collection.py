@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .clustering import Clustering
-from .dataset import DatasetView
+from ..clustering import Clustering
+from ..dataset import DatasetView
+from ..evaluation import pair_metrics
+from ..export import Written, annotated_frame, dedup_frame, write_table
+from ..io import LoadedTable
+from ..resources import app_data_dir
+from ..roles import Role
 from .decisions import DecisionLog, KeyIndex, ResolvedDecisions, key_index
-from .evaluation import pair_metrics
-from .export import Written, annotated_frame, dedup_frame, write_table
-from .resources import app_data_dir
-from .roles import Role
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,15 +39,9 @@ class ReviewInput:
         return log.resolve(self.texts, self.key_index)
 
 
-def prepare_review(view: DatasetView, ctx=None) -> tuple[ReviewInput, DecisionLog, ResolvedDecisions]:
-    """The Duplicates tab's set-up job: rows to review, and the collection's autosaved decisions."""
-    review = review_input(view)
-    log = DecisionLog.open(session_path(review.path, review.column))
-    return review, log, review.resolve(log)
-
-
-def review_input(view: DatasetView) -> ReviewInput:
-    table = view.table
+def review_input(source: DatasetView | LoadedTable) -> ReviewInput:
+    """The rows under review of a loaded table (or of the table a DatasetView shows)."""
+    table = getattr(source, "table", source)
     if table.role is Role.COLLECTION:
         column = table.question_column
         texts = tuple("" if v is None else str(v) for v in table.frame[column].tolist())
@@ -106,7 +101,7 @@ EXPORT_KINDS = ("dedup", "annotated", "pairs")
 
 
 def export_review(kind: str, path: Path, review: ReviewInput, clustering: Clustering,
-                  decisions: ResolvedDecisions, overwrite_input: bool = False) -> Written:
+                  decisions: ResolvedDecisions, overwrite_input: bool = False, raw_text: bool = False) -> Written:
     """Write one of the three exports atomically; the input file is never the target."""
     if kind == "dedup":
         frame = dedup_frame(frame_with_edits(review, decisions), clustering)
@@ -119,5 +114,5 @@ def export_review(kind: str, path: Path, review: ReviewInput, clustering: Cluste
         frame = pd.DataFrame(decisions.labelled_pairs(review.texts), columns=["question1", "question2", "is_duplicate"])
     else:
         raise ValueError(f"unknown export kind {kind!r}")
-    return write_table(frame, path, input_path=review.path, overwrite_input=overwrite_input,
+    return write_table(frame, path, input_path=review.path, overwrite_input=overwrite_input, raw_text=raw_text,
                        sheet_title=Path(review.path).stem)

@@ -13,13 +13,13 @@ import json
 import os
 import time
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .atomic import atomic_writer, describe_os_error
-from .clustering import Constraints
-from .errors import QuoradupError
+from ..atomic import atomic_writer, describe_os_error
+from ..clustering import Constraints
+from ..errors import QuoradupError
 
 JOURNAL_VERSION = 1
 
@@ -29,9 +29,16 @@ def text_key(text: str) -> str:
     return hashlib.blake2b(" ".join(str(text).split()).encode("utf-8", "surrogatepass"), digest_size=10).hexdigest()
 
 
+ACTION_KINDS = ("confirm", "unconfirm", "split", "merge", "canonical", "edit", "group")
+
+
 @dataclass(frozen=True)
 class Action:
-    """One user decision. kind: confirm | split | merge | canonical | edit."""
+    """One user decision; a gesture that makes several (a multi-member split, a drag-move) is one
+    ``group`` action: one journal line, one undo step, one label in the Undo menu.
+
+    kind: confirm | unconfirm | split | merge | canonical | edit | group.
+    """
 
     kind: str
     keys: tuple[str, ...]  # confirm/merge: the questions joined; split: (removed, *others); canonical/edit: (key,)
@@ -40,17 +47,36 @@ class Action:
     # The row numbers the keys had when decided: used while they still hold those texts, so a
     # choice between rows with identical text stays exact; otherwise the first row with the text.
     rows: tuple[int, ...] = ()
+    kept: int = -1  # confirm/split: index into keys of the cluster's kept question, which stays kept
+    children: tuple["Action", ...] = ()  # group: the decisions of one gesture, in order
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "keys": list(self.keys), "text": self.text, "label": self.label,
+        data = {"kind": self.kind, "keys": list(self.keys), "text": self.text, "label": self.label,
                 "rows": list(self.rows)}
+        if self.kept >= 0:
+            data["kept"] = self.kept
+        if self.children:
+            data["children"] = [child.to_json() for child in self.children]
+        return data
 
     @classmethod
     def from_json(cls, data: dict) -> "Action":
-        if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        if not isinstance(data, dict) or not isinstance(data.get("keys"), list) or data.get("kind") not in ACTION_KINDS:
             raise ValueError("not an action")
+        children = tuple(cls.from_json(child) for child in data.get("children", ()))
         return cls(str(data["kind"]), tuple(map(str, data["keys"])), str(data.get("text", "")),
-                   str(data.get("label", "")), tuple(int(r) for r in data.get("rows", ())))
+                   str(data.get("label", "")), tuple(int(r) for r in data.get("rows", ())), int(data.get("kept", -1)),
+                   children)
+
+    def leaves(self) -> tuple["Action", ...]:
+        return tuple(leaf for child in self.children for leaf in child.leaves()) if self.kind == "group" else (self,)
+
+
+def group(actions: Sequence[Action], label: str) -> Action:
+    """One gesture's decisions as one action (a single decision stays itself, relabelled)."""
+    if len(actions) == 1:
+        return replace(actions[0], label=label)
+    return Action("group", (), label=label, children=tuple(actions))
 
 
 class DecisionNotSaved(QuoradupError):
@@ -221,39 +247,59 @@ class DecisionLog:
         ``index`` is ``key_index(texts)``, computed once per collection by callers that resolve
         after every decision (hashing 500,000 texts each time would be far too slow)."""
         rows_of = index if index is not None else key_index(texts)
-        must: set[tuple[int, int]] = set()
+        must: dict[tuple[int, int], str] = {}  # pair -> the kind of decision that joined it
         cannot: set[tuple[int, int]] = set()
-        canonical: dict[str, int] = {}
+        canonical: dict[str, tuple[int, str]] = {}  # key -> (row, the kind of decision that chose it)
         edits: dict[int, str] = {}
-        confirmed: set[int] = set()
+        pins: list[set[int]] = []  # each confirmation: the members the user saw
+
         def row_for(key: str, hint: int | None) -> int:
             candidates = rows_of[key]
             return hint if hint is not None and hint in candidates else candidates[0]
 
-        for action in self.applied:
+        for action in (leaf for applied in self.applied for leaf in applied.leaves()):
             hints = list(action.rows) + [None] * (len(action.keys) - len(action.rows))
-            rows = [row_for(k, h) for k, h in zip(action.keys, hints) if k in rows_of]
+            known = [(i, row_for(k, h)) for i, (k, h) in enumerate(zip(action.keys, hints)) if k in rows_of]
+            rows = [r for _, r in known]
+            kept = next((r for i, r in known if i == action.kept), None)
             if action.kind in ("confirm", "merge") and len(rows) >= 2:
-                must.update(_pair(rows[0], r) for r in rows[1:])
+                for r in rows[1:]:
+                    must.setdefault(_pair(rows[0], r), action.kind)
                 cannot.difference_update(_pair(a, b) for a in rows for b in rows)
                 if action.kind == "confirm":
-                    confirmed.update(rows)
+                    pins = [p for p in pins if not p <= set(rows)]
+                    pins.append(set(rows))
+            elif action.kind == "unconfirm" and rows:
+                members = set(rows)
+                must = {p: kind for p, kind in must.items() if kind != "confirm" or not set(p) <= members}
+                pins = [p for p in pins if not p <= members]
+                canonical = {k: v for k, v in canonical.items() if v[1] != "confirm" or v[0] not in members}
+                kept = None
             elif action.kind == "split" and rows and action.keys[0] in rows_of:
                 removed, others = rows[0], rows[1:]
                 pairs = {_pair(removed, r) for r in others}
                 cannot.update(pairs)
-                must.difference_update(pairs)
                 # a must-link chained through another row would defeat the split: drop those too
-                must = {p for p in must if removed not in p}
-                confirmed.discard(removed)
+                must = {p: kind for p, kind in must.items() if removed not in p}
+                for pin in pins:
+                    pin.discard(removed)
+                pins = [p for p in pins if len(p) >= 2]
+                if kept == removed:
+                    kept = None
             elif action.kind == "canonical" and rows:
-                canonical[action.keys[0]] = rows[0]
+                canonical[action.keys[0]] = (rows[0], "canonical")
             elif action.kind == "edit" and rows:
                 edits[rows[0]] = action.text
+            if kept is not None and action.kind in ("confirm", "split"):
+                # The kept question stays kept until the user chooses another (or takes it out).
+                key = action.keys[action.kept]
+                if canonical.get(key, (None, ""))[1] != "canonical":
+                    canonical[key] = (kept, action.kind)
+        confirmed = frozenset(r for p in pins for r in p)
         return ResolvedDecisions(
             Constraints(must_link=tuple(sorted(must)), cannot_link=tuple(sorted(cannot)),
-                        canonical=tuple(sorted(canonical.values()))),
-            edits, frozenset(confirmed))
+                        canonical=tuple(sorted(row for row, _ in canonical.values()))),
+            edits, confirmed, tuple(frozenset(p) for p in pins))
 
 
 class KeyIndex:
@@ -291,7 +337,8 @@ def _pair(a: int, b: int) -> tuple[int, int]:
 class ResolvedDecisions:
     constraints: Constraints
     edits: dict[int, str]  # row -> edited text of a canonical question
-    confirmed_rows: frozenset[int]
+    confirmed_rows: frozenset[int]  # every row a confirmation pinned
+    confirmed_groups: tuple[frozenset[int], ...] = ()  # each confirmation: the members the user saw
 
     def labelled_pairs(self, texts: Sequence[str]) -> list[tuple[str, str, int]]:
         """The decisions as training pairs: must-links are duplicates (1), cannot-links are not (0)."""
@@ -318,6 +365,7 @@ def keys_of(texts: Sequence[str], rows: Iterable[int]) -> tuple[str, ...]:
     return tuple(text_key(texts[int(r)]) for r in rows)
 
 
-def action_for(kind: str, texts: Sequence[str], rows: Iterable[int], label: str = "", text: str = "") -> Action:
+def action_for(kind: str, texts: Sequence[str], rows: Iterable[int], label: str = "", text: str = "",
+               kept: int = -1) -> Action:
     rows = tuple(int(r) for r in rows)
-    return Action(kind, keys_of(texts, rows), text, label, rows)
+    return Action(kind, keys_of(texts, rows), text, label, rows, kept)
