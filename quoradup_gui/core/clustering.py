@@ -39,6 +39,7 @@ class Constraints:
     must_link: tuple[tuple[int, int], ...] = ()  # always joined, at any threshold
     cannot_link: tuple[tuple[int, int], ...] = ()  # never in one cluster (beats a must-link chain)
     canonical: tuple[int, ...] = ()  # rows the user chose as their cluster's canonical question
+    kept: tuple[int, ...] = ()  # rows that stay canonical because the user reviewed their cluster (a choice wins)
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,7 +153,7 @@ def cluster_at_threshold(
     labels, first_rows = _renumber_by_first_row(labels)
     canonical, similarity = _canonical_and_similarity(
         labels, first_rows, graph.linkage, _reordered(graph, embeddings), canonical_policy, text_lengths,
-        constraints.canonical,
+        constraints.kept + constraints.canonical,
     )
     return Clustering(labels, canonical, similarity, float(threshold), mode, canonical_policy)
 
@@ -380,7 +381,7 @@ def _canonical_and_similarity(labels, first_rows, linkage, reordered, policy, te
             summing = csc_matrix((np.ones(pos.size, np.float32), (slot[pos], pos)), shape=shape)
             sums = np.asarray(summing @ reordered, dtype=np.float32)
             _best_per_cluster(canonical, at, order, pos, _dot_by_slot(reordered, slot, sums)[pos])
-    for row in chosen:  # the user's choice wins; the latest choice per cluster
+    for row in chosen:  # in order: kept rows, then the user's choices, which win
         canonical[labels[row]] = row
 
     similarity = np.ones(labels.size, np.float32)

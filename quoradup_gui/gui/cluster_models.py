@@ -31,13 +31,15 @@ class ClusterListModel(QAbstractTableModel):
         self._texts: list[str] = []
         self._lower: list[str] = []
         self._confirmed = np.empty(0, bool)
+        self._new = np.empty(0, np.int64)  # members of a confirmed cluster that nobody confirmed
         self._view = np.empty(0, np.int64)  # positions into the arrays above: filtered and sorted
         self._sort = (0, Qt.SortOrder.DescendingOrder)
         self._filter = ""
         self._bold = QFont()
         self._bold.setBold(True)
 
-    def set_clusters(self, clustering, texts: Sequence[str], confirmed_rows: frozenset[int] = frozenset()) -> None:
+    def set_clusters(self, clustering, texts: Sequence[str], marks=None) -> None:
+        """``marks``: core.review.session.Marks of this clustering (confirmed, and how many new)."""
         self.beginResetModel()
         ids = clustering.multi_clusters()
         canonical = clustering.canonical[ids]
@@ -51,7 +53,9 @@ class ClusterListModel(QAbstractTableModel):
         self._top = top[ids]
         self._texts = [texts[int(r)] for r in canonical]
         self._lower = [t.casefold() for t in self._texts]
-        self._confirmed = np.array([int(r) in confirmed_rows for r in canonical], bool)
+        n = clustering.n_clusters
+        self._confirmed = (marks.confirmed if marks is not None else np.zeros(n, bool))[ids]
+        self._new = (marks.n_new if marks is not None else np.zeros(n, np.int64))[ids]
         self._apply_view()
         self.endResetModel()
 
@@ -91,6 +95,11 @@ class ClusterListModel(QAbstractTableModel):
             positions = positions[ranks]
         self._view = positions.astype(np.int64)
 
+    def _mark(self, p: int) -> str:
+        if not self._confirmed[p]:
+            return ""
+        return "✔ " if not self._new[p] else f"✔ confirmed, {int(self._new[p]):,} new · "
+
     # ----- Qt model API --------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._view)
@@ -108,13 +117,18 @@ class ClusterListModel(QAbstractTableModel):
                 return int(self._sizes[p])
             if col == 1:
                 return f"{self._top[p]:.3f}"
-            return ("✔ " if self._confirmed[p] else "") + _short(self._texts[p])
+            return self._mark(p) + _short(self._texts[p])
         if role == Qt.ItemDataRole.ToolTipRole and col == 2:
+            if self._confirmed[p]:
+                new = int(self._new[p])
+                state = ("Confirmed" if not new else
+                         f"Confirmed, {new:,} new: joined after the confirmation (Enter confirms them too)")
+                return f"{state}\n\n{self._texts[p][:2000]}"
             return self._texts[p][:2000]
         if role == Qt.ItemDataRole.TextAlignmentRole and col < 2:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and self._confirmed[p]:
-            return QBrush(QColor(20, 120, 60))
+            return QBrush(QColor(150, 90, 0) if self._new[p] else QColor(20, 120, 60))  # new members: look again
         return None
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole) -> Any:
@@ -153,12 +167,15 @@ class MemberModel(QAbstractTableModel):
         self._canonical = -1
         self._texts: Sequence[str] = []
         self._extra: list[tuple[str, Any]] = []  # (column name, Series) when "all columns" is on
+        self._new_rows: frozenset[int] = frozenset()
         self._bold = QFont()
         self._bold.setBold(True)
 
     def set_members(self, rows: np.ndarray, sims: np.ndarray, canonical: int, texts: Sequence[str],
-                    extra_columns: list[tuple[str, Any]] | None = None) -> None:
+                    extra_columns: list[tuple[str, Any]] | None = None, new_rows: frozenset[int] = frozenset()) -> None:
+        """``new_rows``: members that joined a confirmed cluster after it was confirmed."""
         self.beginResetModel()
+        self._new_rows = new_rows
         order = np.lexsort((rows, -sims, rows != canonical))
         self._rows, self._sims = rows[order].astype(np.int64), sims[order]
         self._canonical = int(canonical)
@@ -185,7 +202,8 @@ class MemberModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return ("★ " if row == self._canonical else "") + _short(self._texts[row])
+                return (("★ " if row == self._canonical else "") + ("new · " if row in self._new_rows else "")
+                        + _short(self._texts[row]))
             if col == 1:
                 return f"{self._sims[index.row()]:.3f}"
             if col == 2:

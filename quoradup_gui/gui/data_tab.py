@@ -28,6 +28,7 @@ class DataTab(QWidget):
 
     sig_view_changed = Signal(object)  # DatasetView
     sig_open_requested = Signal()
+    sig_error_raised = Signal(str, object, str)  # title, exception or message, details (traceback)
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -218,14 +219,12 @@ class DataTab(QWidget):
         self._show(view)
         self.sig_view_changed.emit(view)
 
-    def _on_job_error(self, exc: BaseException) -> None:
+    def _on_job_error(self, exc: BaseException, details: str = "") -> None:
         self.last_error = str(exc)
-        window = self.window()
-        if hasattr(window, "show_error"):
-            window.show_error("Could not open the file", exc)
+        self.sig_error_raised.emit("Could not open the file", exc, details)
 
-    def _on_override_error(self, exc: BaseException) -> None:
-        self._on_job_error(exc)
+    def _on_override_error(self, exc: BaseException, details: str = "") -> None:
+        self._on_job_error(exc, details)
         if self._view is not None:
             self._show(self._view)  # put the combos back to what is really in use
 

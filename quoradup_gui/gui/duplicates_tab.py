@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..core.clustering import Clustering
     from ..core.dataset import DatasetView
     from ..core.mining import MinedCollection
+    from ..core.review.session import ReviewSession
 
 DEFAULT_MODEL_LABEL = "default (all-MiniLM-L6-v2, bundled)"
 DEBOUNCE_MS = 150
@@ -64,8 +65,12 @@ class ClusterTable(QTableView):
 
 
 class DuplicatesTab(QWidget):
+    """A view over the ReviewSession of the open collection (core.review.session)."""
+
     sig_clustering_changed = Signal(object)
     sig_mining_finished = Signal(object)
+    sig_error_raised = Signal(str, object, str)  # title, exception or message, details (traceback)
+    sig_status_message = Signal(str)  # what a review action or an export did, for the status bar
 
     def __init__(self, runner: JobRunner, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,13 +78,8 @@ class DuplicatesTab(QWidget):
         self._runner = runner
         self._settings = settings
         self._view: DatasetView | None = None
-        self.review = None  # core.review.ReviewInput
-        self.mined: MinedCollection | None = None
-        self.clustering: Clustering | None = None
-        self.decisions = None  # core.decisions.DecisionLog
+        self.session: ReviewSession | None = None  # the collection under review; None while preparing
         self.last_export_summary = ""  # what the last export said (rows, where, warnings)
-        self.resolved = None  # core.decisions.ResolvedDecisions
-        self.estimate = None  # core.review.PairEstimate
         self._mine_job: Job | None = None
         self._prepare_job: Job | None = None
         self._cluster_job: Job | None = None
@@ -87,10 +87,36 @@ class DuplicatesTab(QWidget):
         self._cluster_request = 0
         self._cluster_busy = False
         self._advance_to: int | None = None
+        self._marks = None  # core.review.session.Marks of the clustering shown
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.recluster)
         self._build()
         self._build_actions()
+
+    # The session's state, as the views (and tests) read it.
+    @property
+    def review(self):
+        return self.session.collection if self.session else None
+
+    @property
+    def decisions(self):
+        return self.session.log if self.session else None
+
+    @property
+    def resolved(self):
+        return self.session.resolved if self.session else None
+
+    @property
+    def mined(self) -> MinedCollection | None:
+        return self.session.mined if self.session else None
+
+    @property
+    def estimate(self):
+        return self.session.estimate if self.session else None
+
+    @property
+    def clustering(self) -> Clustering | None:
+        return self.session.clustering if self.session else None
 
     # ----- building -------------------------------------------------------------------------
     def _build(self) -> None:
@@ -172,6 +198,8 @@ class DuplicatesTab(QWidget):
         buttons = QHBoxLayout()
         self.confirm_button = QPushButton("Confirm")
         self.confirm_button.setToolTip("These are duplicates: keep them together at any threshold (Enter)")
+        self.unconfirm_button = QPushButton("Unconfirm")
+        self.unconfirm_button.setToolTip("Forget the confirmation: the threshold decides this cluster again (Ctrl+U)")
         self.split_button = QPushButton("Not a duplicate")
         self.split_button.setToolTip("Take the selected questions out of this cluster (Delete)")
         self.merge_button = QPushButton("Merge")
@@ -180,7 +208,8 @@ class DuplicatesTab(QWidget):
         self.canonical_button.setToolTip("The selected question is the one the export keeps (Ctrl+K)")
         self.export_button = QPushButton("Export…", objectName="export_button")
         self.export_button.setToolTip("Write a deduplicated or annotated spreadsheet, or the decisions as pairs (Ctrl+E)")
-        for b in (self.confirm_button, self.split_button, self.merge_button, self.canonical_button):
+        for b in (self.confirm_button, self.unconfirm_button, self.split_button, self.merge_button,
+                  self.canonical_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.export_button)
@@ -239,8 +268,15 @@ class DuplicatesTab(QWidget):
             return act
 
         self.find_action = action("Find Duplicates", "Ctrl+F", self.find_duplicates)
-        self.confirm_action = action("Confirm Cluster", Qt.Key.Key_Return, self.confirm_current)
-        self.confirm_enter_action = action("Confirm Cluster", Qt.Key.Key_Enter, self.confirm_current)
+        # Enter confirms only where a cluster is looked at: in an input box it applies that box.
+        self.confirm_action = QAction("Confirm Cluster", self, shortcut=QKeySequence(Qt.Key.Key_Return))
+        self.confirm_enter_action = QAction("Confirm Cluster", self, shortcut=QKeySequence(Qt.Key.Key_Enter))
+        for act in (self.confirm_action, self.confirm_enter_action):
+            act.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+            act.triggered.connect(self.confirm_current)
+            self.cluster_table.addAction(act)
+            self.member_table.addAction(act)
+        self.unconfirm_action = action("Unconfirm Cluster", "Ctrl+U", self.unconfirm_current)
         self.split_action = action("Not a Duplicate", QKeySequence.StandardKey.Delete, self.split_selected)
         self.merge_action = action("Merge Clusters", "Ctrl+M", self.merge_selected)
         self.canonical_action = action("Keep This Question", "Ctrl+K", self.make_selected_canonical)
@@ -250,13 +286,15 @@ class DuplicatesTab(QWidget):
         self.export_action = action("Export…", "Ctrl+E", self.open_export_dialog, window_wide=True)
         self.export_button.clicked.connect(self.open_export_dialog)
         self.confirm_button.clicked.connect(self.confirm_current)
+        self.unconfirm_button.clicked.connect(self.unconfirm_current)
         self.split_button.clicked.connect(self.split_selected)
         self.merge_button.clicked.connect(self.merge_selected)
         self.canonical_button.clicked.connect(self.make_selected_canonical)
 
     def _set_enabled(self, mined: bool) -> None:
         for widget in (self.slider, self.spin, self.mode_combo, self.filter_edit, self.cluster_table,
-                       self.member_table, self.confirm_button, self.split_button, self.merge_button,
+                       self.member_table, self.confirm_button, self.unconfirm_button, self.split_button,
+                       self.merge_button,
                        self.canonical_button, self.export_button, self.all_columns_check):
             widget.setEnabled(mined)
 
@@ -266,8 +304,11 @@ class DuplicatesTab(QWidget):
         (hashing every text runs in the background: 500,000 rows take a second)."""
         if self._mine_job is not None:
             self._mine_job.cancel()
+        if self.session is not None:
+            self.session.close()  # Undo never reaches into another file's decisions
         self._view = view
-        self.review = self.mined = self.clustering = self.estimate = None
+        self.session = None
+        self._update_undo_actions()
         self.cluster_model.clear()
         self.member_model.clear()
         self.histogram.set_scores([])
@@ -299,11 +340,11 @@ class DuplicatesTab(QWidget):
         if self.sender() is self._prepare_job:
             self._prepare_job = None
 
-    def _on_review_prepared(self, result) -> None:
-        review, log, resolved = result
-        if self._view is None or review.path != self._view.table.path:
+    def _on_review_prepared(self, session) -> None:
+        if self._view is None or session.path != self._view.table.path or self.session is not None:
+            session.close()
             return  # a newer file is being prepared
-        self.review, self.decisions, self.resolved = review, log, resolved
+        self.session = session
         self.find_button.setEnabled(True)
         restored = f" · {len(self.decisions)} review decisions restored" if len(self.decisions) else ""
         self.info_label.setText(f"{self.review.n:,} questions from {self.review.path.name}{restored}")
@@ -355,7 +396,7 @@ class DuplicatesTab(QWidget):
         params = MiningParams(model=self.model_name())
         self.find_button.setEnabled(False)
         self._mine_job = self._runner.submit(f"Finding duplicates among {len(texts):,} questions", _mine_in_worker,
-                                             texts, params, self.review, lane="model",
+                                             texts, params, self.session, lane="model",
                                              on_result=self._on_mined, on_error=self._error_handler("Finding duplicates failed"))
         self._mine_job.sig_done.connect(self._on_mine_done)
         return self._mine_job
@@ -365,17 +406,16 @@ class DuplicatesTab(QWidget):
         self.find_button.setEnabled(True)
 
     def _error_handler(self, title: str):
-        def show(exc: BaseException) -> None:
-            window = self.window()
-            if hasattr(window, "show_error"):
-                window.show_error(title, exc, getattr(self.sender(), "traceback_text", ""))
+        """An ``on_error`` for the job runner: the error, with its traceback, to the window's banner."""
+        def show(exc: BaseException | str, details: str = "") -> None:
+            self.sig_error_raised.emit(title, exc, details)
         return show
 
     def _on_mined(self, result) -> None:
-        mined, estimate, review = result
-        if review is not self.review:
+        mined, estimate, session = result
+        if session is not self.session:
             return  # another file was opened meanwhile
-        self.mined, self.estimate = mined, estimate
+        session.set_mined(mined, estimate)
         self.histogram.set_scores(mined.graph.scores)
         cached = " (from cache)" if mined.n_encoded == 0 else ""
         restored = f" · {len(self.decisions)} review decisions restored" if len(self.decisions) else ""
@@ -437,9 +477,10 @@ class DuplicatesTab(QWidget):
         request = self._cluster_request
         if self._cluster_job is not None:
             self._cluster_job.cancel()  # superseded: a long community-mode search stops at once
+        session = self.session
         self._cluster_job = self._runner.submit(
-            "Clustering", _cluster_in_worker, self.mined, self.threshold(), str(self.mode_combo.currentData()),
-            self.resolved, lane="cluster", on_result=lambda c, r=request: self._on_clustered(c, r),
+            "Clustering", _cluster_in_worker, session, self.threshold(), str(self.mode_combo.currentData()),
+            session.resolved, lane="cluster", on_result=lambda c, r=request, s=session: self._on_clustered(c, r, s),
             on_error=self._error_handler("Clustering failed"))
         self._cluster_job.sig_done.connect(self._on_cluster_job_done)
 
@@ -448,13 +489,14 @@ class DuplicatesTab(QWidget):
             self._cluster_job = None
             self._cluster_busy = False
 
-    def _on_clustered(self, clustering: "Clustering", request: int) -> None:
-        if request != self._cluster_request:
-            return  # a newer threshold is on its way
+    def _on_clustered(self, clustering: "Clustering", request: int, session=None) -> None:
+        if request != self._cluster_request or session is not self.session:
+            return  # a newer threshold is on its way, or another file is open
         self._cluster_busy = False
         current = self.current_cluster_rows()
-        self.clustering = clustering
-        self.cluster_model.set_clusters(clustering, self._display_texts(), self.resolved.confirmed_rows)
+        session.show(clustering)
+        self._marks = session.marks(clustering)
+        self.cluster_model.set_clusters(clustering, self._display_texts(), self._marks)
         self.counts_label.setText(
             f"<b>{clustering.n_multi:,}</b> duplicate clusters · <b>{clustering.n_in_multi:,}</b> questions in them · "
             f"an export would remove <b>{clustering.n_removed:,}</b> of {clustering.n:,} rows")
@@ -465,12 +507,7 @@ class DuplicatesTab(QWidget):
         self.sig_clustering_changed.emit(clustering)
 
     def _display_texts(self):
-        if not self.resolved.edits:
-            return self.review.texts
-        texts = list(self.review.texts)
-        for row, text in self.resolved.edits.items():
-            texts[row] = text
-        return texts
+        return self.session.display_texts()
 
     def _reselect(self, previous_rows: np.ndarray | None) -> None:
         """Keep the user on the same cluster (found by any of its old members) after re-clustering."""
@@ -508,93 +545,73 @@ class DuplicatesTab(QWidget):
             frame = self.review.frame
             extra = [(str(c), frame[c]) for c in frame.columns if c != self.review.column]
         self.member_model.set_members(rows, self.clustering.similarity_to_canonical[rows],
-                                      int(self.clustering.canonical[cid]), self._display_texts(), extra)
+                                      int(self.clustering.canonical[cid]), self._display_texts(), extra,
+                                      new_rows=self._marks.new_rows if self._marks else frozenset())
 
     def _on_filter_changed(self, text: str) -> None:
         self.cluster_model.set_filter(text)
         if self.cluster_model.rowCount():
             self.cluster_table.selectRow(0)
 
-    # ----- review --------------------------------------------------------------------------------
-    def _record(self, kind: str, rows, label: str, text: str = "") -> bool:
-        """Make one decision; False (and the banner says why) when it could not be saved."""
-        from ..core.review.decisions import action_for
-
-        return self._journaled(lambda: self.decisions.do(action_for(kind, self.review.texts, rows, label, text)))
-
-    def _journaled(self, change) -> bool:
-        """Run a change of the decision log; a decision that is not on disk is not made."""
+    # ----- review: each gesture is one session method, one journal entry, one undo ---------------
+    def _gesture(self, method, *args) -> bool:
+        """Run a review gesture; a decision that is not on disk is not made (the banner says why)."""
         from ..core.review.decisions import DecisionNotSaved
+        from ..core.review.session import SessionClosed
 
+        if self.session is None or self.clustering is None:
+            return False
         try:
-            change()
-        except DecisionNotSaved as exc:
+            message = method(*args)
+        except (DecisionNotSaved, SessionClosed) as exc:
             self._error_handler("Review decision not saved")(exc)
             return False
-        self._after_decision()
-        return True
-
-    def _after_decision(self) -> None:
-        self.resolved = self.review.resolve(self.decisions)
+        if message:
+            self.sig_status_message.emit(message)
         self._update_undo_actions()
         self.recluster()
+        return bool(message)
 
     def _update_undo_actions(self) -> None:
-        log = self.decisions
-        self.undo_action.setEnabled(bool(log and log.can_undo()))
-        self.redo_action.setEnabled(bool(log and log.can_redo()))
-        if log and log.can_undo():
-            self.undo_action.setText(f"Undo {log.applied[-1].label}")
+        session = self.session
+        self.undo_action.setEnabled(bool(session and session.can_undo()))
+        self.redo_action.setEnabled(bool(session and session.can_redo()))
+        self.undo_action.setText(f"Undo {session.undo_label()}" if session and session.can_undo() else "Undo")
+        self.redo_action.setText(f"Redo {session.redo_label()}" if session and session.can_redo() else "Redo")
 
     def confirm_current(self) -> None:
-        rows = self.current_cluster_rows()
-        if rows is None or len(rows) < 2:
-            return
-        canonical = int(self.clustering.canonical[self.current_cluster_id()])
-        ordered = [canonical] + [int(r) for r in rows if r != canonical]
-        self._record("confirm", ordered, f"confirm cluster of {len(rows)}")
+        cid = self.current_cluster_id()
         index = self.cluster_table.currentIndex()
-        self._advance_to = index.row() + 1 if index.isValid() else None  # go on to the next cluster
+        if cid is not None and self._gesture(self.session.confirm, cid):
+            self._advance_to = index.row() + 1 if index.isValid() else None  # go on to the next cluster
+
+    def unconfirm_current(self) -> None:
+        cid = self.current_cluster_id()
+        if cid is not None:
+            self._gesture(self.session.unconfirm, cid)
 
     def selected_member_rows(self) -> list[int]:
         ids = self.member_model.row_ids()
         return sorted({int(ids[i.row()]) for i in self.member_table.selectionModel().selectedRows()})
 
     def split_selected(self) -> None:
-        rows = self.current_cluster_rows()
-        selected = self.selected_member_rows()
-        if rows is None or not selected:
-            return
-        others = [int(r) for r in rows if int(r) not in selected]
-        for member in selected:
-            if not self._record("split", [member, *others], "not a duplicate"):
-                return
+        cid, selected = self.current_cluster_id(), self.selected_member_rows()
+        if cid is not None and selected:
+            self._gesture(self.session.split, cid, selected)
 
     def merge_selected(self) -> None:
-        if self.clustering is None:
-            return
-        ids = sorted({self.cluster_model.cluster_id(i.row()) for i in self.cluster_table.selectionModel().selectedRows()})
-        if len(ids) < 2:
-            return
-        canonicals = [int(self.clustering.canonical[c]) for c in ids]
-        self._record("merge", canonicals, f"merge {len(ids)} clusters")
+        ids = {self.cluster_model.cluster_id(i.row()) for i in self.cluster_table.selectionModel().selectedRows()}
+        if len(ids) >= 2:
+            self._gesture(self.session.merge, sorted(ids))
 
     def move_members(self, rows: list[int], target_cluster: int) -> None:
-        """A member dragged onto another cluster: not a duplicate of its old cluster, a duplicate of the new."""
-        if self.clustering is None:
-            return
-        target_canonical = int(self.clustering.canonical[target_cluster])
-        for row in rows:
-            old = [int(r) for r in self.clustering.members(int(self.clustering.labels[row])) if r != row]
-            if old and not self._record("split", [row, *old], "move out"):
-                return
-            if not self._record("merge", [target_canonical, row], "move into cluster"):
-                return
+        """Members dragged onto another cluster: one gesture, one undo."""
+        self._gesture(self.session.move, rows, target_cluster)
 
     def make_selected_canonical(self) -> None:
         selected = self.selected_member_rows()
         if len(selected) == 1:
-            self._record("canonical", selected, "choose kept question")
+            self._gesture(self.session.keep, selected[0])
 
     def edit_canonical_dialog(self) -> None:
         cid = self.current_cluster_id()
@@ -610,29 +627,26 @@ class DuplicatesTab(QWidget):
 
     def edit_canonical_text(self, text: str) -> None:
         cid = self.current_cluster_id()
-        if cid is not None and text.strip():
-            self._record("edit", [int(self.clustering.canonical[cid])], "edit kept question", text.strip())
+        if cid is not None:
+            self._gesture(self.session.edit, cid, text)
 
     def undo(self) -> None:
-        if self.decisions is not None and self.decisions.can_undo():
-            self._journaled(self.decisions.undo)
+        if self.session is not None and self.session.can_undo():
+            self._gesture(self.session.undo)
 
     def redo(self) -> None:
-        if self.decisions is not None and self.decisions.can_redo():
-            self._journaled(self.decisions.redo)
+        if self.session is not None and self.session.can_redo():
+            self._gesture(self.session.redo)
 
     # ----- export ------------------------------------------------------------------------------------
     def export(self, kind: str, path: str | Path, overwrite_input: bool = False) -> Job:
-        job = self._runner.submit(f"Exporting {Path(path).name}", _export_in_worker, kind, Path(path), self.review,
-                                  self.clustering, self.resolved, overwrite_input, lane="io",
-                                  on_result=self._on_exported, on_error=self._error_handler("Export failed"))
-        return job
+        return self._runner.submit(f"Exporting {Path(path).name}", _export_in_worker, self.session, kind, Path(path),
+                                   self.clustering, overwrite_input, lane="io", on_result=self._on_exported,
+                                   on_error=self._error_handler("Export failed"))
 
     def open_export_dialog(self):
         if self.clustering is None:
-            window = self.window()
-            if hasattr(window, "statusBar"):
-                window.statusBar().showMessage("Find duplicates first: there is nothing to export yet.", 8000)
+            self.sig_status_message.emit("Find duplicates first: there is nothing to export yet.")
             return None
         from .export_dialog import ExportDialog
 
@@ -643,9 +657,7 @@ class DuplicatesTab(QWidget):
     def _on_exported(self, written) -> None:
         """Say where the export went and how many rows, with every warning about the data in it."""
         summary = f"Exported {written.n_rows:,} rows to {written.path}"
-        window = self.window()
-        if hasattr(window, "statusBar"):
-            window.statusBar().showMessage(summary, 10000)
+        self.sig_status_message.emit(summary)
         load_notes = list(self._view.table.warnings) if self._view is not None else []
         notes = list(written.warnings) + [f"While reading {self._view.table.path.name}: {n}" for n in load_notes]
         self.last_export_summary = "\n".join([summary, *notes])
@@ -654,24 +666,22 @@ class DuplicatesTab(QWidget):
 
 
 def _prepare_in_worker(view, ctx):
-    from ..core.review.collection import prepare_review
+    from ..core.review.session import ReviewSession
 
-    return prepare_review(view, ctx)
+    return ReviewSession.open(view)
 
 
-def _mine_in_worker(texts, params, review, ctx):
+def _mine_in_worker(texts, params, session, ctx):
     from ..core.mining import mine_collection
     from ..core.review.collection import pair_estimate
 
     mined = mine_collection(texts, params, ctx)
-    return mined, pair_estimate(review, mined.embeddings), review
+    return mined, pair_estimate(session.collection, mined.embeddings), session
 
 
-def _cluster_in_worker(mined, threshold, mode, resolved, ctx):
-    return mined.cluster(threshold, mode=mode, constraints=resolved.constraints if resolved else None, ctx=ctx)
+def _cluster_in_worker(session, threshold, mode, resolved, ctx):
+    return session.cluster(threshold, mode, resolved=resolved, ctx=ctx)
 
 
-def _export_in_worker(kind, path, review, clustering, resolved, overwrite_input, ctx):
-    from ..core.review.collection import export_review
-
-    return export_review(kind, path, review, clustering, resolved, overwrite_input)
+def _export_in_worker(session, kind, path, clustering, overwrite_input, ctx):
+    return session.export(kind, path, clustering=clustering, overwrite_input=overwrite_input)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
-from ..core.errors import JobCancelled
+from ..core.errors import JobCancelled, QuoradupError
 from ..core.jobs import BaseContext, Throttle
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class Job(QObject):
     sig_progress_changed = Signal(float, float)  # done, total (total <= 0: unknown)
     sig_partial_emitted = Signal(object)
     sig_result_ready = Signal(object)
-    sig_error_raised = Signal(object)  # the exception; traceback text in .traceback_text
+    sig_error_raised = Signal(object, str)  # the exception, its traceback text
     sig_cancelled = Signal()
     sig_done = Signal()  # always last, whatever the outcome
 
@@ -78,8 +78,9 @@ class QtJobContext(BaseContext):
 class JobRunner(QObject):
     """Owns the worker threads. ``submit`` returns a :class:`Job` whose signals report back.
 
-    Errors nobody handles (no ``on_error``) are re-emitted as :attr:`sig_job_failed`, which the
-    main window shows in its one error banner.
+    ``on_error(exc, details)`` gets the exception and its traceback. Errors nobody handles (no
+    ``on_error``) are re-emitted as :attr:`sig_job_failed`, which the main window shows in its one
+    error banner. Anything that is not a QuoradupError is logged with its traceback here.
     """
 
     sig_job_started = Signal(object)
@@ -99,7 +100,7 @@ class JobRunner(QObject):
         *args: Any,
         lane: str = "model",
         on_result: Callable[[Any], None] | None = None,
-        on_error: Callable[[BaseException], None] | None = None,
+        on_error: Callable[[BaseException, str], None] | None = None,
     ) -> Job:
         if self._closed:
             raise RuntimeError("JobRunner is shut down")
@@ -111,7 +112,7 @@ class JobRunner(QObject):
         if on_error is not None:
             job.sig_error_raised.connect(on_error, queued)
         else:
-            job.sig_error_raised.connect(lambda exc, j=job: self.sig_job_failed.emit(j, exc), queued)
+            job.sig_error_raised.connect(lambda exc, _details, j=job: self.sig_job_failed.emit(j, exc), queued)
         job.sig_done.connect(lambda j=job: self._on_job_done(j), queued)
         self._active.add(job)
         if lane == DAEMON_LANE:
@@ -149,8 +150,11 @@ class JobRunner(QObject):
         except BaseException as exc:  # reported, never swallowed
             job.outcome = "error"
             job.traceback_text = traceback.format_exc()
-            log.debug("job %s failed:\n%s", job.name, job.traceback_text)
-            job.sig_error_raised.emit(exc)
+            if isinstance(exc, QuoradupError):  # expected: its message is written for the user
+                log.info("%s: %s", job.name, exc)
+            else:
+                log.exception("%s failed", job.name)
+            job.sig_error_raised.emit(exc, job.traceback_text)
         else:
             job.outcome = "result"
             job.result = result

@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         self.data_tab = DataTab(self.runner)
         self.data_tab.sig_open_requested.connect(self.open_dialog)
         self.data_tab.sig_view_changed.connect(self._on_data_view_changed)
+        self.data_tab.sig_error_raised.connect(self.show_error)
         self.tabs.addTab(self.data_tab, "&Data")
         self.train_tab = TrainTab(self.runner, settings)
         self.data_tab.sig_view_changed.connect(self.train_tab.set_dataset)
@@ -54,6 +55,9 @@ class MainWindow(QMainWindow):
         self.data_tab.sig_view_changed.connect(self.duplicates_tab.set_dataset)
         self.tabs.addTab(self.duplicates_tab, "D&uplicates")
         self.train_tab.sig_use_model_requested.connect(self._on_use_model_requested)
+        self.train_tab.sig_error_raised.connect(self.show_error)
+        self.duplicates_tab.sig_error_raised.connect(self.show_error)
+        self.duplicates_tab.sig_status_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(6, 6, 6, 0)
@@ -227,10 +231,11 @@ class MainWindow(QMainWindow):
     def show_error(self, title: str, exc: BaseException | str, details: str = "") -> None:
         """The one place errors reach the user."""
         if isinstance(exc, QuoradupError) or isinstance(exc, str):
-            message = str(exc)
-        else:  # unexpected: say so, keep the traceback in the log
+            message, details = str(exc), ""  # written for the user: the message says it all
+        else:  # unexpected: say so; the job runner logged the traceback, Details… shows it
             message = f"Unexpected error: {type(exc).__name__}: {exc}"
-            log.error("%s: %s\n%s", title, message, details)
+            if not details:
+                log.error("%s: %s", title, message)
         self.error_banner.show_message(title, message, details)
         self.statusBar().showMessage(title, 10000)
 

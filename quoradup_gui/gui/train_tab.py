@@ -23,6 +23,7 @@ LOADED, HUB = 0, 1
 
 class TrainTab(QWidget):
     sig_use_model_requested = Signal(str)  # model folder
+    sig_error_raised = Signal(str, object, str)  # title, exception or message, details (traceback)
     sig_training_finished = Signal(object)  # TrainingResult
 
     def __init__(self, runner: JobRunner, settings: QSettings, parent: QWidget | None = None) -> None:
@@ -216,7 +217,7 @@ class TrainTab(QWidget):
         try:
             config.validate()
         except Exception as exc:  # shown like every other error
-            self.window().show_error("Check the training settings", exc)
+            self.sig_error_raised.emit("Check the training settings", exc, "")
             return None
         self._settings.setValue("train/config", config.to_json())
         self._ensure_plots()
@@ -271,9 +272,9 @@ class TrainTab(QWidget):
         self.status_label.setText(state)
         self.sig_training_finished.emit(result)
 
-    def _on_failed(self, exc: BaseException) -> None:
+    def _on_failed(self, exc: BaseException, details: str = "") -> None:
         self.status_label.setText("Training failed")
-        self.window().show_error("Training failed", exc, getattr(self.job, "traceback_text", ""))
+        self.sig_error_raised.emit("Training failed", exc, details)
 
     def _on_done(self) -> None:
         if self.job is not None and self.job.outcome == "cancelled":

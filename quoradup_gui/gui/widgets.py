@@ -36,23 +36,36 @@ class ErrorBanner(QFrame):
         self._label.setWordWrap(True)
         self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.details_button = QPushButton("Details…", objectName="error_details_button")
+        self.details_button.setToolTip("What went wrong, for a bug report (also in the log file)")
+        self.details_button.clicked.connect(self._show_details)
+        self.details_button.hide()
         close = QToolButton()
         close.setText("✕")
         close.setToolTip("Dismiss (Esc)")
         close.setAutoRaise(True)
         close.clicked.connect(self.hide)
         layout.addWidget(self._label)
+        layout.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.details = ""
+        self._title = ""
         self.hide()
 
     def show_message(self, title: str, message: str, details: str = "") -> None:
-        self.details = details
-        text = f"<b>{_escape(title)}</b><br>{_escape(message).replace(chr(10), '<br>')}"
-        if details:
-            text += "<br><small>Details were written to the log file (Help ▸ Open Log Folder).</small>"
-        self._label.setText(text)
+        """``details``: the traceback of an unexpected error, offered behind Details…"""
+        self.details, self._title = details, title
+        self._label.setText(f"<b>{_escape(title)}</b><br>{_escape(message).replace(chr(10), '<br>')}")
+        self.details_button.setVisible(bool(details))
         self.show()
+
+    def _show_details(self) -> None:
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(QMessageBox.Icon.Warning, self._title, "This went wrong inside quoradup. The details "
+                          "below (also in the log file, Help ▸ Open Log Folder) help to fix it.", parent=self)
+        box.setDetailedText(self.details)
+        box.open()
 
     def text(self) -> str:
         return self._label.text()

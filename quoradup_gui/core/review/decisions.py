@@ -296,9 +296,11 @@ class DecisionLog:
                 if canonical.get(key, (None, ""))[1] != "canonical":
                     canonical[key] = (kept, action.kind)
         confirmed = frozenset(r for p in pins for r in p)
+        chosen = sorted(row for row, kind in canonical.values() if kind == "canonical")
+        kept_rows = sorted(row for row, kind in canonical.values() if kind != "canonical")
         return ResolvedDecisions(
-            Constraints(must_link=tuple(sorted(must)), cannot_link=tuple(sorted(cannot)),
-                        canonical=tuple(sorted(row for row, _ in canonical.values()))),
+            Constraints(must_link=tuple(sorted(must)), cannot_link=tuple(sorted(cannot)), canonical=tuple(chosen),
+                        kept=tuple(kept_rows)),
             edits, confirmed, tuple(frozenset(p) for p in pins))
 
 
