@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--k", type=int, default=10, help="neighbours per question in the graph (default 10)")
     mine.add_argument("--clusters-out", metavar="FILE", help="write every row with its cluster (csv/tsv/xlsx/parquet/jsonl)")
     mine.add_argument("--dedup-out", metavar="FILE", help="write the deduplicated spreadsheet (all original columns)")
+    decisions = mine.add_mutually_exclusive_group()
+    decisions.add_argument("--no-decisions", action="store_true",
+                           help="ignore the review decisions the app saved for this file and column")
+    decisions.add_argument("--decisions", metavar="JOURNAL",
+                           help="apply the review decisions of another journal (a .jsonl the app wrote)")
     mine.add_argument("--raw-text", action="store_true",
                       help="CSV/TSV: write text starting with = + - @ as it is (by default it gets a leading ' so "
                            "spreadsheet programs do not run it as a formula)")
@@ -127,9 +132,12 @@ def cmd_mine(args: argparse.Namespace) -> int:
     import time
 
     from .cli_progress import TerminalContext
-    from .core.export import annotated_frame, check_output_path, dedup_frame, write_table
+    from pathlib import Path
+
+    from .core.export import check_output_path
     from .core.io import Role, read_table
     from .core.mining import DEFAULT_THRESHOLD, MiningParams, mine_collection
+    from .core.review.session import ReviewSession
 
     start = time.perf_counter()
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
@@ -141,6 +149,8 @@ def cmd_mine(args: argparse.Namespace) -> int:
     outputs = [check_output_path(out, args.input) for out in (args.clusters_out, args.dedup_out) if out]
     if len(outputs) == 2 and outputs[0].resolve() == outputs[1].resolve():  # fail before the slow part
         raise_usage(f"--clusters-out and --dedup-out name the same file ({outputs[0]}); give each its own name")
+    if args.decisions and not Path(args.decisions).is_file():
+        raise_usage(f"There is no decisions journal {args.decisions}.")
     with TerminalContext() as ctx:
         table = read_table(args.input, ctx, sheet=args.sheet)
         notes = list(table.load_warnings)
@@ -152,18 +162,19 @@ def cmd_mine(args: argparse.Namespace) -> int:
 
             raise ColumnError(f"{table.path.name} is a labelled pair file ({table.pairs.layout}), not a collection.",
                               hint="Use `quoradup evaluate --pairs FILE`, or choose a question column with --column.")
-        column_notes = [w for w in table.warnings if w not in notes]
+        # The same session as the window: the decisions the user made there apply here.
+        session = ReviewSession.open(table, journal=False if args.no_decisions else args.decisions or True)
+        column_notes = [w for w in [*table.warnings, *session.log.notes] if w not in notes]
         warn(column_notes)
         notes += column_notes
-        mined = mine_collection(table.texts().tolist(), params, ctx)
-        clustering = mined.cluster(threshold, mode=args.mode, canonical_policy=args.canonical)
+        mined = mine_collection(session.collection.texts, params, ctx)
+        session.set_mined(mined)
+        clustering = session.cluster(threshold, mode=args.mode, canonical_policy=args.canonical)
+        session.show(clustering)
         written = {}
-        frames = {"clusters_out": lambda: annotated_frame(table.frame, mined.texts, clustering),
-                  "dedup_out": lambda: dedup_frame(table.frame, clustering)}
-        for key, make_frame in frames.items():
+        for key, kind in (("clusters_out", "annotated"), ("dedup_out", "dedup")):
             if getattr(args, key):
-                result = write_table(make_frame(), getattr(args, key), args.input, raw_text=args.raw_text,
-                                     sheet_title=table.path.stem)
+                result = session.export(kind, getattr(args, key), raw_text=args.raw_text)
                 written[key] = str(result.path)
                 written[f"{key}_rows"] = result.n_rows
                 warn(result.warnings)
@@ -173,27 +184,29 @@ def cmd_mine(args: argparse.Namespace) -> int:
         "n_duplicate_clusters": clustering.n_multi, "threshold": threshold, "mode": args.mode,
         "model": mined.model.describe(), "backend": mined.backend, "n_encoded": mined.n_encoded,
         "seconds": round(time.perf_counter() - start, 3), **written, "warnings": notes,
+        "n_decisions_applied": len(session.log), "decisions": str(session.log.path) if session.log.path else None,
     }
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
         print(f"{mined.n:,} questions -> {clustering.n_clusters:,} after removing {clustering.n_removed:,} duplicates "
-              f"({clustering.n_multi:,} duplicate clusters) at threshold {threshold:g} ({args.mode})")
+              f"({clustering.n_multi:,} duplicate clusters) at threshold {threshold:g} ({args.mode})"
+              + (f", with {len(session.log):,} review decisions applied" if len(session.log) else ""))
         for key in ("clusters_out", "dedup_out"):
             if key in written:
                 print(f"{key.replace('_', ' ')}: {written[key]} ({written[key + '_rows']:,} rows)")
-        _print_top_clusters(mined, clustering)
+        _print_top_clusters(session.display_texts(), clustering)
     return 0
 
 
-def _print_top_clusters(mined, clustering, limit: int = 5) -> None:
+def _print_top_clusters(texts, clustering, limit: int = 5) -> None:
     for cluster_id in clustering.multi_clusters()[:limit]:
         members = clustering.members(int(cluster_id))
         canonical = int(clustering.canonical[cluster_id])
-        print(f"\n[{len(members)}] {mined.texts[canonical][:100]}")
+        print(f"\n[{len(members)}] {texts[canonical][:100]}")
         for row in members[:6]:
             if row != canonical:
-                print(f"   {clustering.similarity_to_canonical[row]:.2f}  {mined.texts[row][:100]}")
+                print(f"   {clustering.similarity_to_canonical[row]:.2f}  {texts[row][:100]}")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

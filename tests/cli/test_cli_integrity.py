@@ -134,3 +134,36 @@ def test_a_relative_model_folder_that_does_not_exist(tmp_path):
                              "--model", "models/mine"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert_sentence(result, "Model folder not found", str(Path(tmp_path / "models" / "mine")))
     assert "Hugging Face" not in result.stderr
+
+
+# ----------------------------------------------------------------------------- issue 11: the same journal
+
+
+def test_mine_applies_the_decisions_the_app_saved(tmp_path, monkeypatch):
+    from quoradup_gui.core.review.collection import session_path
+    from quoradup_gui.core.review.decisions import DecisionLog, action_for
+
+    texts = ["How do I reset my password?", "Where is my parcel?", "Why is the sky blue?", "Can I pay by card?"]
+    path = tmp_path / "faq.csv"
+    pd.DataFrame({"id": range(4), "question": texts}).to_csv(path, index=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # the app's data folder, for both
+    env = dict(os.environ)
+    journal = str(session_path(path, "question"))
+    DecisionLog.open(Path(journal)).do(action_for("merge", texts, [1, 2], "merge 2 clusters"))  # as the window does
+
+    def mine(*extra):
+        result = quoradup("mine", str(path), "--json", "--clusters-out", str(tmp_path / "c.csv"), *extra, env=env)
+        assert result.returncode == 0, result.stderr
+        clusters = pd.read_csv(tmp_path / "c.csv")
+        return json.loads(result.stdout), clusters["cluster_id"].tolist()
+
+    summary, labels = mine()
+    assert summary["n_decisions_applied"] == 1 and summary["decisions"] == journal
+    assert labels[1] == labels[2]  # the user's merge, not the model's opinion
+    summary, labels = mine("--no-decisions")
+    assert summary["n_decisions_applied"] == 0 and labels[1] != labels[2]
+    other = tmp_path / "other.jsonl"
+    DecisionLog.open(other).do(action_for("merge", texts, [0, 3], "merge"))
+    summary, labels = mine("--decisions", str(other))
+    assert summary["n_decisions_applied"] == 1 and labels[0] == labels[3] and labels[1] != labels[2]
+    assert_sentence(quoradup("mine", str(path), "--decisions", str(tmp_path / "nope.jsonl")), "no decisions journal")
