@@ -17,7 +17,8 @@ device tool's `carry` takes 64 MiB in all):
     echo /.gpu/ >> .git/info/exclude
     .venv/bin/python benchmarks/gpu_check.py --prepare .gpu     # pairs file + the model in fp16
     python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-        --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .gpu/whl datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19
+        --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .gpu/whl \
+        datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19
 (datasets 5.2 wants pyarrow >= 24 there: `python3 -m pip show pyarrow` first, and carry its wheel if older)
 and run (one call, about 5 minutes on an H100):
     python3 -m pip install -q --no-index --no-deps --target /tmp/site .gpu/whl/*.whl && export PYTHONPATH=/tmp/site:$PWD;
@@ -42,7 +43,7 @@ QUORA_PAIRS = REPO.parent / "shared" / "data" / "quora" / "quora_train_pairs.csv
 
 def encoding(model_name: str, texts: list[str], device: str, batch_size: int) -> dict:
     """Texts per second, the cache off, after one warm-up batch; fp16 too on CUDA."""
-    from quoradup_gui.core.models import load_model, resolve_model
+    from quoradup_gui.core.encode.models import load_model, resolve_model
 
     model = load_model(resolve_model(model_name), device)
     out = {}
@@ -86,7 +87,7 @@ def prepare(folder: Path, pairs: Path) -> None:
 
     from sentence_transformers import SentenceTransformer
 
-    from quoradup_gui.core.models import bundled_model_path
+    from quoradup_gui.core.encode.models import bundled_model_path
 
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy2(pairs, folder / pairs.name)
@@ -119,7 +120,7 @@ def main() -> None:
         prepare(args.prepare, args.pairs)
         return
 
-    from quoradup_gui.core.models import device_description, pick_device
+    from quoradup_gui.core.encode.models import device_description, pick_device
     from quoradup_gui.core.training.data import load_pairs
 
     device = pick_device(None if args.device == "auto" else args.device)

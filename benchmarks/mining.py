@@ -125,8 +125,8 @@ def worker_graph(task: dict) -> dict:
     """build_neighbour_graph on the first n rows; per-row top-k lists captured for recall@10."""
     import faiss  # noqa: F401  (imported before timing, as in a running app)
 
-    import quoradup_gui.core.graph as graph_module
-    from quoradup_gui.core.neighbours import search_method
+    import quoradup_gui.core.mine.graph as graph_module
+    from quoradup_gui.core.mine.neighbours import search_method
 
     emb = _load_rows(task["emb"], task["n"])
     texts = _read_texts(task["texts"], task["n"]) if task.get("texts") else None
@@ -189,8 +189,8 @@ def worker_community(task: dict) -> dict:
     import torch
     from sentence_transformers import util
 
-    from quoradup_gui.core.clustering import cluster_at_threshold
-    from quoradup_gui.core.graph import build_neighbour_graph
+    from quoradup_gui.core.mine.clustering import cluster_at_threshold
+    from quoradup_gui.core.mine.graph import build_neighbour_graph
 
     emb = _load_rows(task["emb"], task["n"])
     start = time.perf_counter()
@@ -220,8 +220,8 @@ def worker_community(task: dict) -> dict:
 
 
 def worker_rethreshold(task: dict) -> dict:
-    from quoradup_gui.core.clustering import cluster_at_threshold
-    from quoradup_gui.core.graph import NeighbourGraph
+    from quoradup_gui.core.mine.clustering import cluster_at_threshold
+    from quoradup_gui.core.mine.graph import NeighbourGraph
 
     emb = _load_rows(task["emb"], task["n"])
     graph = NeighbourGraph.load(task["graph"])
@@ -295,7 +295,7 @@ class ProgressContext:
 
 
 def encode(texts, backend: str, cache_dir: Path, use_cache: bool = True, ctx=None):
-    from quoradup_gui.core.embedding import EncodeOptions, encode_texts
+    from quoradup_gui.core.encode.embedding import EncodeOptions, encode_texts
 
     return encode_texts("default", texts, EncodeOptions(backend=backend, cache_dir=cache_dir, use_cache=use_cache), ctx)
 
@@ -356,7 +356,7 @@ def exact_lists(emb: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
 
 def section_graph(paths: dict, tmp: Path, n_real: int, n_big: int) -> dict:
     header(f"\n== 2. Neighbour graph (k={K}, min_score={MIN_SCORE}) vs util.paraphrase_mining_embeddings")
-    from quoradup_gui.core.neighbours import EXACT_LIMIT, FASTSCAN_LIMIT
+    from quoradup_gui.core.mine.neighbours import EXACT_LIMIT, FASTSCAN_LIMIT
 
     say("   ours: build_neighbour_graph with texts (exact-duplicate shortcut, edges, linkage order), default")
     say(f"   exact_limit={EXACT_LIMIT:,}, fastscan_limit={FASTSCAN_LIMIT:,} (exact search, then a scan of 4-bit PQ codes,")
@@ -508,7 +508,7 @@ def section_memory(graph: dict) -> dict:
 
 
 def prepare_data(cache_dir: Path, tmp: Path, scale: int = 1) -> tuple[dict, int, int, dict]:
-    from quoradup_gui.core.summary import normalize_text
+    from quoradup_gui.core.ingest.summary import normalize_text
 
     questions = distinct_questions()
     if scale > 1:

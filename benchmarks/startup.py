@@ -22,7 +22,7 @@ def time_first_paint(settings: str) -> dict:
     start = time.time()
     out = subprocess.run([sys.executable, "-m", "quoradup_gui", "--settings", settings],
                          env=env, capture_output=True, text=True, timeout=120)
-    line = next(l for l in out.stdout.splitlines() if l.startswith("{"))
+    line = next(text for text in out.stdout.splitlines() if text.startswith("{"))
     info = json.loads(line)
     info["first_paint_s"] = info["first_paint_wall"] - start
     return info

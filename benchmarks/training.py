@@ -64,7 +64,7 @@ def worker_plain(settings: dict) -> dict:
     from sentence_transformers.sentence_transformer.losses import OnlineContrastiveLoss
     from transformers import TrainerCallback
 
-    from quoradup_gui.core.models import bundled_model_path
+    from quoradup_gui.core.encode.models import bundled_model_path
     from quoradup_gui.core.training.data import contrastive_rows, to_dataset
 
     if settings["loss"] != "online-contrastive":

@@ -95,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from .core.dataset import load_dataset_view
     from .cli_progress import TerminalContext
+    from .core.ingest.dataset import load_dataset_view
 
     with TerminalContext() as ctx:
         view = load_dataset_view(args.file, ctx, sheet=args.sheet)
@@ -130,13 +130,12 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_mine(args: argparse.Namespace) -> int:
     import time
-
-    from .cli_progress import TerminalContext
     from pathlib import Path
 
-    from .core.export import check_output_path
-    from .core.io import Role, read_table
-    from .core.mining import DEFAULT_THRESHOLD, MiningParams, mine_collection
+    from .cli_progress import TerminalContext
+    from .core.ingest.io import Role, read_table
+    from .core.mine.mining import DEFAULT_THRESHOLD, MiningParams, mine_collection
+    from .core.review.export import check_output_path
     from .core.review.session import ReviewSession
 
     start = time.perf_counter()
@@ -211,9 +210,9 @@ def _print_top_clusters(texts, clustering, limit: int = 5) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .cli_progress import TerminalContext
-    from .core.embedding import EncodeOptions
-    from .core.io import read_table
-    from .core.pair_scoring import evaluate_pair_table
+    from .core.encode.embedding import EncodeOptions
+    from .core.evaluate.pair_scoring import evaluate_pair_table
+    from .core.ingest.io import read_table
 
     with TerminalContext() as ctx:
         table = read_table(args.pairs, ctx)

@@ -1,7 +1,7 @@
 """Application entry point: QApplication, names, logging, excepthook, qasync loop, MainWindow.
 
 Only Qt is imported before the window paints; pandas, torch and sentence-transformers load
-in the background (the first file load and :func:`core.models.import_model_libraries`).
+in the background (the first file load and :func:`gui.preload.preload_libraries`).
 """
 
 from __future__ import annotations

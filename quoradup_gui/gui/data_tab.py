@@ -7,8 +7,18 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-    QPushButton, QSplitter, QStackedWidget, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
 )
 
 from .jobs import Job, JobRunner
@@ -16,7 +26,7 @@ from .table_models import DataFrameModel
 from .widgets import LengthHistogram
 
 if TYPE_CHECKING:
-    from ..core.dataset import DatasetView
+    from ..core.ingest.dataset import DatasetView
 
 ROLE_COLLECTION, ROLE_PAIRS = 0, 1
 NO_COLUMN = "(none)"
@@ -173,8 +183,8 @@ class DataTab(QWidget):
     def _on_column_combo_changed(self, *_args) -> None:
         if self._updating or self._view is None:
             return
-        from ..core.dataset import override_collection, override_pairs
-        from ..core.roles import PairColumns
+        from ..core.ingest.dataset import override_collection, override_pairs
+        from ..core.ingest.roles import PairColumns
 
         table = self._view.table
         if self.role_combo.currentIndex() == ROLE_COLLECTION:
@@ -304,7 +314,7 @@ class DataTab(QWidget):
 
 def _load_in_worker(path: Path, sheet: str | None, ctx):
     # Imported here, on the worker thread: pandas must not load on the GUI thread at start-up.
-    from ..core.dataset import load_dataset_view
+    from ..core.ingest.dataset import load_dataset_view
 
     return load_dataset_view(path, ctx, sheet=sheet)
 

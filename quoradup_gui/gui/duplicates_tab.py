@@ -14,8 +14,21 @@ import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-    QLineEdit, QPushButton, QSlider, QSplitter, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
 )
 
 from .cluster_models import MEMBER_MIME, ClusterListModel, MemberModel
@@ -23,9 +36,9 @@ from .jobs import Job, JobRunner
 from .widgets import SimilarityHistogram
 
 if TYPE_CHECKING:
-    from ..core.clustering import Clustering
-    from ..core.dataset import DatasetView
-    from ..core.mining import MinedCollection
+    from ..core.ingest.dataset import DatasetView
+    from ..core.mine.clustering import Clustering
+    from ..core.mine.mining import MinedCollection
     from ..core.review.session import ReviewSession
 
 DEFAULT_MODEL_LABEL = "default (all-MiniLM-L6-v2, bundled)"
@@ -151,7 +164,7 @@ class DuplicatesTab(QWidget):
         self.histogram = SimilarityHistogram()
         self.histogram.setMaximumHeight(110)
 
-        from ..core.defaults import DEFAULT_THRESHOLD
+        from ..core.mine.defaults import DEFAULT_THRESHOLD
 
         self._set_threshold_widgets(float(self._settings.value("duplicates/threshold", DEFAULT_THRESHOLD)))
         self.slider.valueChanged.connect(self._on_slider_moved)
@@ -390,7 +403,7 @@ class DuplicatesTab(QWidget):
             return None
         if self._mine_job is not None:
             return None
-        from ..core.mining import MiningParams
+        from ..core.mine.mining import MiningParams
 
         texts = self.review.texts
         params = MiningParams(model=self.model_name())
@@ -461,7 +474,7 @@ class DuplicatesTab(QWidget):
     def _show_estimate(self) -> None:
         if self.estimate is None:
             return
-        from ..core.evaluation import precision_recall_at
+        from ..core.evaluate.evaluation import precision_recall_at
 
         p, r = precision_recall_at(self.estimate.scores, self.estimate.labels, self.threshold())
         self.estimate_label.setText(f"On the {len(self.estimate.labels):,} labelled pairs of this file: "
@@ -672,7 +685,7 @@ def _prepare_in_worker(view, ctx):
 
 
 def _mine_in_worker(texts, params, session, ctx):
-    from ..core.mining import mine_collection
+    from ..core.mine.mining import mine_collection
     from ..core.review.collection import pair_estimate
 
     mined = mine_collection(texts, params, ctx)

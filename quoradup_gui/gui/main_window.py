@@ -8,15 +8,21 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QMainWindow, QMenu, QTabWidget, QVBoxLayout, QWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
 )
 
 from .. import APP_NAME
 from ..core.errors import QuoradupError
 from .data_tab import DataTab
 from .duplicates_tab import DuplicatesTab
-from .train_tab import TrainTab
 from .jobs import DAEMON_LANE, Job, JobRunner
+from .train_tab import TrainTab
 from .widgets import ErrorBanner, JobProgress
 
 log = logging.getLogger(__name__)
@@ -195,10 +201,10 @@ class MainWindow(QMainWindow):
 
     # ----- jobs and errors -----------------------------------------------------------------------
     def start_heavy_imports(self) -> Job:
-        from ..core.models import import_model_libraries
+        from .preload import preload_libraries
 
         self.libs_label.setText("Loading model libraries…")
-        return self.runner.submit("Loading model libraries", import_model_libraries, lane=DAEMON_LANE,
+        return self.runner.submit("Loading model libraries", preload_libraries, lane=DAEMON_LANE,
                                   on_result=self._on_heavy_imports_ready)
 
     def _on_use_model_requested(self, folder: str) -> None:
@@ -207,7 +213,7 @@ class MainWindow(QMainWindow):
 
     def _on_heavy_imports_ready(self, seconds: float) -> None:
         self.heavy_ready = True
-        from ..core.models import device_description, pick_device
+        from ..core.encode.models import device_description, pick_device
 
         self.train_tab.set_device_text(device_description(pick_device()))
         self.libs_label.setText("Model libraries ready")

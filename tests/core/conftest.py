@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from quoradup_gui.core.models import bundled_model_path, load_model, resolve_model
+from quoradup_gui.core.encode.models import bundled_model_path, load_model, resolve_model
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx")
 

@@ -6,15 +6,15 @@ import dataclasses
 import numpy as np
 import pytest
 
-from quoradup_gui.core import clustering
-from quoradup_gui.core.clustering import (
+from quoradup_gui.core.errors import JobCancelled
+from quoradup_gui.core.jobs import RecordingContext
+from quoradup_gui.core.mine import clustering
+from quoradup_gui.core.mine.clustering import (
     Constraints,
     cluster_at_threshold,
     clusters_at_thresholds,
 )
-from quoradup_gui.core.errors import JobCancelled
-from quoradup_gui.core.graph import build_neighbour_graph
-from quoradup_gui.core.jobs import RecordingContext
+from quoradup_gui.core.mine.graph import build_neighbour_graph
 
 from .test_graph import clustered, planted_corpus, unit
 

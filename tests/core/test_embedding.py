@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from quoradup_gui.core import embedding, onnx_backend
-from quoradup_gui.core.embedding import EmbeddingCache, EncodeOptions, embedding_key_text, encode_texts, text_digests
+from quoradup_gui.core.encode import embedding, onnx_backend
+from quoradup_gui.core.encode.embedding import EmbeddingCache, EncodeOptions, embedding_key_text, encode_texts, text_digests
+from quoradup_gui.core.encode.models import ModelError, model_fingerprint, resolve_model
 from quoradup_gui.core.errors import JobCancelled, QuoradupError
 from quoradup_gui.core.jobs import RecordingContext
-from quoradup_gui.core.models import ModelError, model_fingerprint, resolve_model
 
 from .conftest import copy_model_folder
 
@@ -249,7 +249,8 @@ def test_onnx_respects_max_seq_length(onnx_verdict, onnx_cache_dir, bundled_mode
     long_text = " ".join(["this question goes on and on"] * 40)
     options = EncodeOptions(backend="onnx-int8", cache_dir=onnx_cache_dir, max_seq_length=16, use_cache=False)
     short = encode_texts("default", [long_text], options).embeddings
-    torch_short = encode_texts("default", [long_text], EncodeOptions(backend="torch", max_seq_length=16, use_cache=False)).embeddings
+    short_options = EncodeOptions(backend="torch", max_seq_length=16, use_cache=False)
+    torch_short = encode_texts("default", [long_text], short_options).embeddings
     assert cosine_rows(short, torch_short)[0] > 0.98
     assert bundled_model.max_seq_length == 256  # the shared model is restored
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from quoradup_gui.core.errors import QuoradupError
-from quoradup_gui.core.evaluation import (
+from quoradup_gui.core.evaluate.evaluation import (
     MiningMetrics,
     PairMetrics,
     gold_pairs_from_labelled,

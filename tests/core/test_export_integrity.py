@@ -22,15 +22,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from quoradup_gui.core.export import (
+from quoradup_gui.core.ingest.io import read_table
+from quoradup_gui.core.ingest.xlsx import XLSX_CELL_LIMIT
+from quoradup_gui.core.mine.mining import MiningParams, mine_collection
+from quoradup_gui.core.review.export import (
     annotated_frame,
     dedup_frame,
     neutralise_formula,
     write_table,
 )
-from quoradup_gui.core.io import read_table
-from quoradup_gui.core.mining import MiningParams, mine_collection
-from quoradup_gui.core.xlsx import XLSX_CELL_LIMIT
 
 FORMATS = (".csv", ".tsv", ".xlsx", ".parquet", ".jsonl")
 PLAIN = ["What is the capital of France?", "How do I reset my password?", "Why is the sky blue?",
@@ -151,7 +151,8 @@ def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("roundtrip-cache")
 
 
-@settings(max_examples=int(os.environ.get("QUORADUP_HYPOTHESIS_EXAMPLES", "25")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("QUORADUP_HYPOTHESIS_EXAMPLES", "25")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(frame=tables())
 def test_round_trip_read_mine_every_export_read_back(frame, tmp_path, cache_dir):
     folder = Path(tempfile.mkdtemp(dir=tmp_path))  # one per example: hypothesis reuses tmp_path

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from quoradup_gui.core.errors import JobCancelled
-from quoradup_gui.core.graph import NeighbourGraph, build_neighbour_graph, exact_duplicate_groups
-from quoradup_gui.core.neighbours import FASTSCAN_LIMIT, search_method, top_k_neighbours
 from quoradup_gui.core.jobs import RecordingContext
+from quoradup_gui.core.mine.graph import NeighbourGraph, build_neighbour_graph, exact_duplicate_groups
+from quoradup_gui.core.mine.neighbours import FASTSCAN_LIMIT, search_method, top_k_neighbours
 
 D = 384
 

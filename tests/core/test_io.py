@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quoradup_gui.core import sniffing
 from quoradup_gui.core.errors import ColumnError, InputFileError, JobCancelled
-from quoradup_gui.core.io import (
+from quoradup_gui.core.ingest import sniffing
+from quoradup_gui.core.ingest.io import (
     FileFormat,
     PairColumns,
     Role,

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from quoradup_gui.core.errors import QuoradupError
-from quoradup_gui.core.models import (
+from quoradup_gui.core.encode.models import (
     DEFAULT_MODEL,
     ModelError,
     ModelSpec,
@@ -18,6 +17,7 @@ from quoradup_gui.core.models import (
     pick_device,
     resolve_model,
 )
+from quoradup_gui.core.errors import QuoradupError
 
 from .conftest import copy_model_folder
 
@@ -192,7 +192,8 @@ def test_import_stays_cheap():
     import subprocess
     import sys
 
-    code = "import sys, quoradup_gui.core.models, quoradup_gui.core.embedding, quoradup_gui.core.onnx_backend; " \
+    code = "import sys, quoradup_gui.core.encode.models, quoradup_gui.core.encode.embedding, " \
+        "quoradup_gui.core.encode.onnx_backend; " \
         "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'onnxruntime') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).parents[2])
     assert out.stdout.strip() == "[]"

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 from quoradup_gui.core.errors import InputFileError
-from quoradup_gui.core.io import read_table
+from quoradup_gui.core.ingest.io import read_table
 
 
 def write(tmp_path: Path, name: str, content: str | bytes, encoding: str = "utf-8") -> Path:

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from quoradup_gui.core.io import read_table
-from quoradup_gui.core.mining import MiningParams, mine_collection
+from quoradup_gui.core.ingest.io import read_table
+from quoradup_gui.core.mine.mining import MiningParams, mine_collection
 from quoradup_gui.core.review.session import ReviewSession, SessionClosed
 
 GROUPS = [

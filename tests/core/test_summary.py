@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from quoradup_gui.core.errors import JobCancelled
+from quoradup_gui.core.ingest.summary import Summary, normalize_series, normalize_text, summarize
 from quoradup_gui.core.jobs import RecordingContext
-from quoradup_gui.core.summary import Summary, normalize_series, normalize_text, summarize
 
 TRICKY = [
     "Hello, World!",

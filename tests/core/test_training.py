@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from quoradup_gui.core.encode.models import resolve_model
 from quoradup_gui.core.errors import ColumnError, QuoradupError
-from quoradup_gui.core.io import read_table
+from quoradup_gui.core.ingest.io import read_table
 from quoradup_gui.core.jobs import RecordingContext
-from quoradup_gui.core.models import resolve_model
 from quoradup_gui.core.training.data import (
     PAIR,
     PAIR_CLASS,
@@ -98,7 +98,7 @@ def test_every_pair_layout_loads(tmp_path):
 
 def test_review_decisions_export_trains_like_question_pairs(tmp_path):
     # What the review export writes: question1, question2, is_duplicate from must/cannot links.
-    from quoradup_gui.core.clustering import Constraints
+    from quoradup_gui.core.mine.clustering import Constraints
     from quoradup_gui.core.review.decisions import ResolvedDecisions
 
     texts = ["How do I learn Python?", "What is the best way to learn Python?", "Is chess hard?"]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from quoradup_gui.core import model_folders
+from quoradup_gui.core.encode import model_folders
+from quoradup_gui.core.encode.model_folders import RECORD_FILE, place, recover_folder, recover_swap, work_dir
+from quoradup_gui.core.encode.models import resolve_model
 from quoradup_gui.core.errors import ColumnError, QuoradupError
-from quoradup_gui.core.model_folders import RECORD_FILE, place, recover_folder, recover_swap, work_dir
-from quoradup_gui.core.models import resolve_model
 from quoradup_gui.core.training.data import PAIR_CLASS, load_pairs
 from quoradup_gui.core.training.run import TrainingConfig, run_training
 
@@ -160,8 +160,8 @@ def test_resume_from_a_half_written_checkpoint_says_so(tmp_path, pair_file):
 
 
 def test_the_onnx_recovery_path_gives_a_sentence(monkeypatch, tmp_path, bundled_spec):
-    from quoradup_gui.core import onnx_backend
-    from quoradup_gui.core.models import ModelError
+    from quoradup_gui.core.encode import onnx_backend
+    from quoradup_gui.core.encode.models import ModelError
 
     damaged = onnx_backend.onnx_folder(tmp_path, "fingerprint") / onnx_backend.ONNX_FILE
     damaged.parent.mkdir(parents=True)
@@ -185,7 +185,7 @@ def test_a_full_disk_at_xlsx_export_leaves_no_half_zip_behind(tiny_disk, capfd):
 
     import pandas as pd
 
-    from quoradup_gui.core.export import ExportError, write_table
+    from quoradup_gui.core.review.export import ExportError, write_table
 
     fill_disk(tiny_disk, leave=2048)
     frame = pd.DataFrame({"question": [f"Question {i} " + "x" * 200 for i in range(2000)]}, dtype="str")

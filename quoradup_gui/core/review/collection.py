@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..clustering import Clustering
-from ..dataset import DatasetView
-from ..evaluation import pair_metrics
-from ..export import Written, annotated_frame, dedup_frame, write_table
-from ..io import LoadedTable
+from ..evaluate.evaluation import pair_metrics
+from ..ingest.dataset import DatasetView
+from ..ingest.io import LoadedTable
+from ..ingest.roles import Role
+from ..mine.clustering import Clustering
 from ..resources import app_data_dir
-from ..roles import Role
 from .decisions import DecisionLog, KeyIndex, ResolvedDecisions, key_index
+from .export import Written, annotated_frame, dedup_frame, write_table
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..atomic import atomic_writer, describe_os_error
-from ..clustering import Constraints
 from ..errors import QuoradupError
+from ..mine.clustering import Constraints
 
 JOURNAL_VERSION = 1
 

@@ -28,9 +28,9 @@ from .collection import PairEstimate, ReviewInput, export_review, review_input, 
 from .decisions import Action, DecisionLog, ResolvedDecisions, action_for, group
 
 if TYPE_CHECKING:
-    from ..clustering import Clustering
     from ..jobs import JobContext
-    from ..mining import MinedCollection
+    from ..mine.clustering import Clustering
+    from ..mine.mining import MinedCollection
 
 
 class SessionClosed(QuoradupError):

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..evaluation import PairMetrics, pair_metrics
+from ..evaluate.evaluation import PairMetrics, pair_metrics
 from ..jobs import JobContext, Throttle
 from .data import PairData
 

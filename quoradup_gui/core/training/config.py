@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
+from ..encode.models import DEFAULT_MODEL
 from ..errors import QuoradupError
-from ..evaluation import PairMetrics
-from ..models import DEFAULT_MODEL
+from ..evaluate.evaluation import PairMetrics
 
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 

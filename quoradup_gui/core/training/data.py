@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ColumnError, QuoradupError
-from ..io import LoadedTable, Role, detect_role, read_table
-from ..roles import read_labels
+from ..ingest.io import LoadedTable, Role, detect_role, read_table
+from ..ingest.roles import read_labels
 from ..jobs import JobContext, NullContext
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def pairs_from_hub(spec: str, ctx: JobContext | None = None, max_pairs: int | No
 
 def _is_unreachable(err: BaseException) -> bool:
     try:
-        from ..models import _is_connection_problem
+        from ..encode.models import _is_connection_problem
     except ImportError:  # pragma: no cover
         return isinstance(err, (OSError, ConnectionError))
     seen = set()

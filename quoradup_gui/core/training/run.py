@@ -19,9 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..atomic import describe_os_error
-from ..errors import JobCancelled, QuoradupError
-from ..io import LoadedTable, atomic_write_text
-from ..model_folders import (
+from ..encode.model_folders import (
     RECORD_FILE,
     destination,
     holds_model,
@@ -31,8 +29,10 @@ from ..model_folders import (
     recover_swap,
     work_dir,
 )
+from ..encode.models import ModelSpec, resolve_model
+from ..errors import JobCancelled, QuoradupError
+from ..ingest.io import LoadedTable, atomic_write_text
 from ..jobs import JobContext, NullContext
-from ..models import ModelSpec, resolve_model
 from ..resources import app_data_dir
 from .config import PRECISIONS, TrainingConfig, TrainingResult
 
@@ -385,7 +385,7 @@ def _save(trainer, model, work: Path, output: Path, config: TrainingConfig, spec
 
 
 def _device_and_precision(config: TrainingConfig) -> tuple[str, str]:
-    from ..models import pick_device
+    from ..encode.models import pick_device
 
     device = pick_device(config.device)
     if device.startswith("cuda:") and device != "cuda:0":
@@ -407,7 +407,7 @@ def _device_and_precision(config: TrainingConfig) -> tuple[str, str]:
 
 def _load_model_for_training(spec: ModelSpec):
     """A fresh copy (the shared model cache must not see the weights change)."""
-    from ..models import _load_uncached
+    from ..encode.models import _load_uncached
 
     source = str(spec.path) if spec.path is not None else str(spec.hub_id)
     model = _load_uncached(spec, source, "cpu")  # the trainer moves it to its device

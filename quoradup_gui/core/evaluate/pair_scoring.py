@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .embedding import EncodeOptions, encode_texts
-from .errors import ColumnError
+from ..encode.embedding import EncodeOptions, encode_texts
+from ..encode.models import resolve_model
+from ..errors import ColumnError
+from ..ingest.io import LoadedTable, Role
+from ..jobs import JobContext, NullContext
+from ..mine.graph import build_neighbour_graph
 from .evaluation import MiningMetrics, PairMetrics, mining_corpus_from_pairs, mining_metrics, pair_metrics
-from .graph import build_neighbour_graph
-from .io import LoadedTable, Role
-from .jobs import JobContext, NullContext
-from .models import resolve_model
 
 # ParaphraseMiningEvaluator's defaults: every question's 100 best candidates, all scores.
 MINING_TOP_K = 100

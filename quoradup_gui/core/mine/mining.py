@@ -14,15 +14,15 @@ from typing import Sequence
 
 import numpy as np
 
+from ..encode.embedding import EncodeOptions, default_cache_dir, encode_texts
+from ..encode.models import ModelSpec, resolve_model
+from ..errors import QuoradupError
+from ..ingest.summary import normalize_text
+from ..jobs import JobContext, NullContext
 from .clustering import Clustering, Constraints, cluster_at_threshold
-from .errors import QuoradupError
-from .embedding import EncodeOptions, default_cache_dir, encode_texts
-from .graph import NeighbourGraph, build_neighbour_graph
-from .jobs import JobContext, NullContext
-from .models import ModelSpec, resolve_model
-from .summary import normalize_text
-
 from .defaults import DEFAULT_THRESHOLD  # noqa: E402,F401  (re-exported for the CLI)
+from .graph import NeighbourGraph, build_neighbour_graph
+
 GRAPH_FORMAT = "g1"
 
 
@@ -125,7 +125,8 @@ def mine_collection(texts: Sequence[object], params: MiningParams = MiningParams
         embeddings = np.array(embeddings, dtype=np.float32, copy=True)
         embeddings[blank] = 0.0
 
-    graph_path = Path(cache_dir).parent / "graphs" / f"{graph_cache_key(encoded.model_fingerprint, encoded.backend, texts, params)}.npz"
+    key = graph_cache_key(encoded.model_fingerprint, encoded.backend, texts, params)
+    graph_path = Path(cache_dir).parent / "graphs" / f"{key}.npz"
     graph, from_cache = None, False
     if params.use_cache and graph_path.exists():
         try:

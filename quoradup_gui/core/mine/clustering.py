@@ -26,8 +26,8 @@ import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from ..jobs import JobContext, NullContext
 from .graph import NeighbourGraph, exact_group_star_pairs
-from .jobs import JobContext, NullContext
 from .neighbours import inner_products_by_idx
 
 MODES = ("connected", "community")

@@ -22,7 +22,7 @@ from typing import IO, Iterator
 
 import pandas as pd
 
-from .jobs import JobContext
+from ..jobs import JobContext
 
 _CHECK_EVERY = 20_000  # records between progress reports and cancel checks
 _UNUSED_DELIMITER = "\x1f"  # ASCII unit separator: the one-column reader splits on nothing real

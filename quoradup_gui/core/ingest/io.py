@@ -25,12 +25,13 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from ..atomic import atomic_write_text, atomic_writer
+from ..errors import ColumnError, InputFileError
+from ..jobs import JobContext, NullContext
+
 # Input files are opened through sniffing._open_binary, looked up at call time, so that a test
 # replacing it there affects the sniff and every reader alike.
 from . import csv_records, sniffing, xlsx
-from .atomic import atomic_write_text, atomic_writer
-from .errors import ColumnError, InputFileError
-from .jobs import JobContext, NullContext
 from .roles import (
     PairColumns,
     Role,

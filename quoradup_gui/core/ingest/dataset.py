@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..jobs import JobContext, NullContext
 from .io import LoadedTable, PairColumns, Role, read_table
-from .jobs import JobContext, NullContext
 from .summary import Summary, summarize
 
 

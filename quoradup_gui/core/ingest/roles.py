@@ -15,7 +15,7 @@ from enum import Enum
 import numpy as np
 import pandas as pd
 
-from .errors import ColumnError
+from ..errors import ColumnError
 from .sniffing import _name_key
 
 

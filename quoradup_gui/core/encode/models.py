@@ -12,14 +12,12 @@ import logging
 import os
 import re
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import QuoradupError
-from .jobs import JobContext
+from ..errors import QuoradupError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -58,35 +56,6 @@ class ModelSpec:
         if self.kind == "folder":
             return f"model folder {self.path}"
         return f"{self.hub_id} (Hugging Face Hub)"
-
-
-def import_model_libraries(ctx: JobContext | None = None) -> float:
-    """Import the heavy native libraries (seconds taken); run in the background at start-up.
-
-    Loading a big extension module holds the GIL for a while; doing all of them here, once,
-    keeps those pauses out of the first "Find duplicates" and the first training run (whose
-    live plots would stutter while datasets/pyarrow, accelerate and the trainer load).
-    """
-    start = time.perf_counter()
-    _recover_models_folder()
-    if ctx is not None:
-        ctx.set_status("Loading model libraries…")
-    import faiss  # noqa: F401
-    import onnxruntime  # noqa: F401
-    import scipy.sparse.csgraph  # noqa: F401
-    import sklearn.metrics  # noqa: F401
-    import tokenizers  # noqa: F401
-    import torch  # noqa: F401
-    import sentence_transformers  # noqa: F401
-
-    import accelerate  # noqa: F401
-    import datasets  # noqa: F401
-    from sentence_transformers import SentenceTransformerTrainer  # noqa: F401
-    from transformers.trainer_callback import TrainerCallback  # noqa: F401
-
-    from .training import callbacks, data, losses  # noqa: F401
-
-    return time.perf_counter() - start
 
 
 # ----------------------------------------------------------------------------- resolving
@@ -138,10 +107,10 @@ def _under_local_folder(path: Path) -> bool:
     return len(path.parts) > 1 and path.parent.is_dir() and str(path.parent) not in ("", ".")
 
 
-def _recover_models_folder() -> None:
+def recover_models_folder() -> None:
     """At start-up: finish or undo model saves into the app's model folder that a crash interrupted."""
+    from ..resources import app_data_dir
     from .model_folders import recover_folder
-    from .resources import app_data_dir
 
     try:
         for folder, action in recover_folder(app_data_dir() / "models"):

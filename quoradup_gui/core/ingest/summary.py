@@ -16,7 +16,7 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
-from .jobs import JobContext, NullContext
+from ..jobs import JobContext, NullContext
 
 _KEEP, _REMOVE, _SPACE = 0, 1, 2
 _SEP = "\x00"  # joins texts for the vectorised pass; it is "removed" in every text first

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .jobs import JobContext, NullContext
+from ..jobs import JobContext, NullContext
 
 # Up to EXACT_LIMIT rows the search is exact (all pairs, 13-16 s at 50k on 2 cores, where the
 # code scan below takes 3.4 s): community mode is then exactly util.community_detection, which

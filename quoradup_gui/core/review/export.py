@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import atomic_writer, describe_os_error
-from .clustering import Clustering
-from .errors import QuoradupError
+from ..atomic import atomic_writer, describe_os_error
+from ..errors import QuoradupError
+from ..mine.clustering import Clustering
 
 WRITABLE_SUFFIXES = (".csv", ".tsv", ".xlsx", ".parquet", ".jsonl")
 ANNOTATION_COLUMNS = ("row", "cluster_id", "is_canonical", "similarity_to_canonical", "text")
@@ -146,7 +146,7 @@ def write_table(frame: pd.DataFrame, path: str | Path, input_path: str | Path | 
             with atomic_writer(path, "wb") as fh:
                 frame.to_parquet(fh, index=False)
         else:
-            from .xlsx import workbook_bytes
+            from ..ingest.xlsx import workbook_bytes
 
             content, more = workbook_bytes(frame, sheet_title)
             notes += more

@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .jobs import JobContext, NullContext
+from ..jobs import JobContext, NullContext
 from .neighbours import EXACT_LIMIT, FASTSCAN_LIMIT, top_k_neighbours, unit_float32
 
 FORMAT_VERSION = 1

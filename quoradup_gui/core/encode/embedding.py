@@ -22,8 +22,8 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import QuoradupError
-from .jobs import JobContext, NullContext
+from ..errors import QuoradupError
+from ..jobs import JobContext, NullContext
 from .models import ModelError, ModelSpec, cpu_count, load_model, model_fingerprint, pick_device, resolve_model
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,8 @@ class EmbeddingCache:
         keys = [k for k in keys if k is not None]
         self.dimension = self._drop_odd_dimensions(keys)
         all_keys = np.concatenate([k for k in keys]) if keys else np.zeros((0, 2), np.uint64)
-        self._owner = np.concatenate([np.full(len(k), i, np.int32) for i, k in enumerate(keys)]) if keys else np.zeros(0, np.int32)
+        owners = [np.full(len(k), i, np.int32) for i, k in enumerate(keys)]
+        self._owner = np.concatenate(owners) if keys else np.zeros(0, np.int32)
         self._row = np.concatenate([np.arange(len(k), dtype=np.int64) for k in keys]) if keys else np.zeros(0, np.int64)
         order = np.argsort(all_keys[:, 0], kind="stable")
         self._high, self._low = all_keys[order, 0], all_keys[order, 1]
@@ -322,7 +323,8 @@ class TorchEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _choose_backend(spec: ModelSpec, fingerprint: str, options: EncodeOptions, cache_root: Path, ctx: JobContext) -> tuple[str, str]:
+def _choose_backend(spec: ModelSpec, fingerprint: str, options: EncodeOptions, cache_root: Path,
+                    ctx: JobContext) -> tuple[str, str]:
     """(backend, device) for this run."""
     from . import onnx_backend
 
@@ -342,7 +344,8 @@ def _choose_backend(spec: ModelSpec, fingerprint: str, options: EncodeOptions, c
     return ("onnx-int8" if verdict.ok else "torch"), "cpu"
 
 
-def _make_encoder(backend: str, spec: ModelSpec, fingerprint: str, device: str, options: EncodeOptions, cache_root: Path, ctx: JobContext):
+def _make_encoder(backend: str, spec: ModelSpec, fingerprint: str, device: str, options: EncodeOptions,
+                  cache_root: Path, ctx: JobContext):
     if backend == "torch":
         return TorchEncoder(spec, device, options.max_seq_length)
     from .onnx_backend import get_onnx_encoder

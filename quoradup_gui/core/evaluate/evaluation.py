@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import QuoradupError
+from ..errors import QuoradupError
 
 PairKey = tuple[Hashable, Hashable]
 

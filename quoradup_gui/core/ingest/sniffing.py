@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import InputFileError
+from ..errors import InputFileError
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".parquet", ".jsonl", ".ndjson")
 _SUPPORTED = "quoradup reads CSV, TSV, TXT, XLSX, Parquet and JSONL files."

@@ -23,8 +23,8 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputFileError
-from .jobs import JobContext
+from ..errors import InputFileError
+from ..jobs import JobContext
 
 XLSX_CELL_LIMIT = 32_767
 _TITLE_ROWS_MAX = 5  # leading rows looked at for titles above the header

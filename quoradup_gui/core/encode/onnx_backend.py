@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .jobs import JobContext, NullContext
+from ..jobs import JobContext, NullContext
 from .models import ModelError, ModelSpec, cpu_count, load_model, model_max_seq_length, read_modules
 
 log = logging.getLogger(__name__)
@@ -294,7 +294,7 @@ def get_onnx_encoder(
     except ModelError:
         raise
     except Exception as exc:  # noqa: BLE001 - a full disk, a read-only cache, a file damaged again
-        from .atomic import describe_os_error
+        from ..atomic import describe_os_error
 
         log.warning("The ONNX int8 encoder in %s could not be prepared", folder, exc_info=True)
         reason = describe_os_error(exc) if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
@@ -342,7 +342,7 @@ def _run_check_process(spec: ModelSpec, fingerprint: str, cache_root: Path, ctx:
     import time
 
     ctx.set_status("Preparing the fast CPU encoder (ONNX int8, once per model)…")
-    command = [sys.executable, "-m", "quoradup_gui.core.onnx_backend", str(spec.path), fingerprint, str(cache_root)]
+    command = [sys.executable, "-m", "quoradup_gui.core.encode.onnx_backend", str(spec.path), fingerprint, str(cache_root)]
     try:
         child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     except OSError:
@@ -363,7 +363,7 @@ def _run_check_process(spec: ModelSpec, fingerprint: str, cache_root: Path, ctx:
 
 
 def _main(argv: list[str]) -> int:
-    """python -m quoradup_gui.core.onnx_backend MODEL_DIR FINGERPRINT CACHE_ROOT: export, check, save."""
+    """python -m quoradup_gui.core.encode.onnx_backend MODEL_DIR FINGERPRINT CACHE_ROOT: export, check, save."""
     from .models import resolve_model
 
     model_dir, fingerprint, cache_root = argv
