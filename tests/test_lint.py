@@ -32,3 +32,16 @@ def test_ruff_finds_nothing():
     result = subprocess.run([tool("ruff"), "check", "--no-cache", "quoradup_gui", "tests", "benchmarks"], cwd=REPO,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_private_name_is_imported_across_modules():
+    """A helper another module needs is public: `from .sniffing import _x` hides a shared contract."""
+    import ast
+
+    offenders = []
+    for path in (REPO / "quoradup_gui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                offenders += [f"{path.relative_to(REPO)}:{node.lineno} {a.name}" for a in node.names
+                              if a.name.startswith("_") and not a.name.startswith("__")]
+    assert offenders == []

@@ -462,7 +462,7 @@ def test_unreadable_file_simulated(tmp_path, monkeypatch):
     def deny(p):
         raise PermissionError(errno.EACCES, "Permission denied", str(p))
 
-    monkeypatch.setattr(sniffing, "_open_binary", deny)
+    monkeypatch.setattr(sniffing, "open_binary", deny)
     with pytest.raises(InputFileError, match="not allowed to read q.csv") as err:
         read_table(path)
     assert "permissions" in str(err.value)
@@ -645,7 +645,7 @@ def test_file_failing_while_loading(big_csv, tmp_path, monkeypatch, name):
     else:
         path.write_text("\n".join(QUESTIONS * 60_000))
     limit = min(3 << 20, path.stat().st_size // 2)
-    monkeypatch.setattr(sniffing, "_open_binary", lambda p: io.BufferedReader(_FlakyRaw(p, limit)))
+    monkeypatch.setattr(sniffing, "open_binary", lambda p: io.BufferedReader(_FlakyRaw(p, limit)))
     with pytest.raises(InputFileError, match="could not be read while loading") as err:
         read_table(path)
     assert "Input/output error" in str(err.value)

@@ -218,7 +218,7 @@ def load_model(spec: ModelSpec | str, device: str | None = None) -> SentenceTran
         if key in _model_cache:
             _model_cache.move_to_end(key)
             return _model_cache[key]
-        model = _load_uncached(spec, source, device)
+        model = load_uncached(spec, source, device)
         _model_cache[key] = model
         while len(_model_cache) > _MODEL_CACHE_SIZE:
             _model_cache.popitem(last=False)
@@ -230,7 +230,7 @@ def clear_model_cache() -> None:
         _model_cache.clear()
 
 
-def _load_uncached(spec: ModelSpec, source: str, device: str) -> SentenceTransformer:
+def load_uncached(spec: ModelSpec, source: str, device: str) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
 
@@ -245,7 +245,7 @@ def _load_uncached(spec: ModelSpec, source: str, device: str) -> SentenceTransfo
         try:
             model = SentenceTransformer(source, device=device)
         except Exception as err:
-            if _is_connection_problem(err):
+            if is_connection_problem(err):
                 raise ModelError(
                     f"Could not download model '{spec.hub_id}' from the Hugging Face Hub (no connection?).",
                     _OFFLINE_HINT,
@@ -255,7 +255,7 @@ def _load_uncached(spec: ModelSpec, source: str, device: str) -> SentenceTransfo
     return model
 
 
-def _is_connection_problem(err: BaseException) -> bool:
+def is_connection_problem(err: BaseException) -> bool:
     """Offline mode, an unreachable hub, or a missing cached file all surface as OSError."""
     if isinstance(err, (OSError, ConnectionError, TimeoutError)):
         return True

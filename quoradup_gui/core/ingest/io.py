@@ -29,29 +29,29 @@ from ..atomic import atomic_write_text, atomic_writer
 from ..errors import ColumnError, InputFileError
 from ..jobs import JobContext, NullContext
 
-# Input files are opened through sniffing._open_binary, looked up at call time, so that a test
+# Input files are opened through sniffing.open_binary, looked up at call time, so that a test
 # replacing it there affects the sniff and every reader alike.
 from . import csv_records, sniffing, xlsx
 from .roles import (
     PairColumns,
     Role,
-    _parse_label_or_score,
-    _plural,
-    _text_score,
     detect_role,
     guess_question_column,
+    parse_label_or_score,
     parse_labels,
+    plural,
+    text_score,
 )
 from .sniffing import (
-    _ENCODING_NAMES,
+    ENCODING_NAMES,
     SUPPORTED_SUFFIXES,
     FileFormat,
-    _looks_like_header,
-    _sniff,
-    _Sniffed,
-    _unique_names,
-    _unquote,
+    Sniffed,
+    looks_like_header,
+    sniff,
     sniff_format,
+    unique_names,
+    unquote,
 )
 
 __all__ = [
@@ -105,7 +105,7 @@ class LoadedTable:
         """PAIRS: labels as Int8 (1/0/NA) or, for a score column, Float64; else None."""
         if self.role is not Role.PAIRS or self.pairs.label is None:
             return None
-        return _parse_label_or_score(self.frame[self.pairs.label])
+        return parse_label_or_score(self.frame[self.pairs.label])
 
     def with_collection_column(self, column: str) -> LoadedTable:
         _require_columns(self, [column])
@@ -123,12 +123,12 @@ class LoadedTable:
         texts = [self.frame[c].str.strip() == "" for c in (pairs.text1, pairs.text2, pairs.negative) if c]
         n_blank_text = int(np.logical_or.reduce([t.to_numpy() for t in texts]).sum())
         if n_blank_text:
-            notes.append(f"{_plural(n_blank_text, 'pair')} {_has(n_blank_text)} a blank question and will be skipped.")
+            notes.append(f"{plural(n_blank_text, 'pair')} {_has(n_blank_text)} a blank question and will be skipped.")
         if pairs.label is not None:
-            n_unlabelled = int(_parse_label_or_score(self.frame[pairs.label]).isna().sum())
+            n_unlabelled = int(parse_label_or_score(self.frame[pairs.label]).isna().sum())
             if n_unlabelled:
                 notes.append(
-                    f"{_plural(n_unlabelled, 'pair')} {_has(n_unlabelled)} no label and "
+                    f"{plural(n_unlabelled, 'pair')} {_has(n_unlabelled)} no label and "
                     f"{'is' if n_unlabelled == 1 else 'are'} ignored for training/evaluation."
                 )
         return replace(self, role=Role.PAIRS, question_column=None, pairs=pairs, warnings=tuple(notes))
@@ -144,7 +144,7 @@ def _require_columns(table: LoadedTable, columns: list[str]) -> None:
 
 
 def _require_text(frame: pd.DataFrame, column: str) -> None:
-    if _text_score(frame[column]) is None:
+    if text_score(frame[column]) is None:
         raise ColumnError(
             f'Column "{column}" holds no text: it is empty or holds only numbers.',
             hint="Choose the column that holds the questions.",
@@ -154,7 +154,7 @@ def _require_text(frame: pd.DataFrame, column: str) -> None:
 # ---------------------------------------------------------------------------------------------
 # Reading
 
-_Reader = Callable[[Path, _Sniffed, str, str, JobContext], tuple[pd.DataFrame, FileFormat, list[str]]]
+_Reader = Callable[[Path, Sniffed, str, str, JobContext], tuple[pd.DataFrame, FileFormat, list[str]]]
 
 
 def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | None = None) -> LoadedTable:
@@ -164,7 +164,7 @@ def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | Non
     ctx = ctx or NullContext()
     path = Path(path)
     ctx.set_status(f"Reading {path.name}…")
-    sniffed = _sniff(path)
+    sniffed = sniff(path)
     try:
         if sniffed.format.kind == "xlsx":
             frame, fmt, notes = _read_xlsx(path, sniffed, ctx, sheet)
@@ -214,7 +214,7 @@ def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | Non
     return table
 
 
-def _with_decoding_fallback(reader: _Reader, path: Path, sniffed: _Sniffed, ctx: JobContext):
+def _with_decoding_fallback(reader: _Reader, path: Path, sniffed: Sniffed, ctx: JobContext):
     """Read strictly; if bytes past the sniffed sample do not decode, read again leniently."""
     encoding = sniffed.format.encoding
     try:
@@ -226,20 +226,20 @@ def _with_decoding_fallback(reader: _Reader, path: Path, sniffed: _Sniffed, ctx:
                 "Check that accented letters look right.")
         encoding = "cp1252"
     else:
-        name = _ENCODING_NAMES.get(encoding, encoding)
+        name = ENCODING_NAMES.get(encoding, encoding)
         note = f"Some bytes in {path.name} are not valid {name}; they were replaced by “�”."
     ctx.set_status(f"Reading {path.name} again…")
     frame, fmt, notes = reader(path, sniffed, encoding, "replace", ctx)
     return frame, fmt, [note, *notes]
 
 
-def _read_delimited(path: Path, sniffed: _Sniffed, encoding: str, errors: str, ctx: JobContext):
+def _read_delimited(path: Path, sniffed: Sniffed, encoding: str, errors: str, ctx: JobContext):
     """pandas' C reader for speed; the csv module where it would lose rows or cannot say where."""
     fmt, names = replace(sniffed.format, encoding=encoding), list(sniffed.names)
     chunks = []
     # on_bad_lines="warn" is the only C-engine way to learn that long rows were skipped.
     # (catch_warnings is process-wide; a stray warning from another thread may land here.)
-    with warnings.catch_warnings(record=True) as caught, sniffing._open_binary(path) as fh:
+    with warnings.catch_warnings(record=True) as caught, sniffing.open_binary(path) as fh:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
             reader = pd.read_csv(
@@ -274,18 +274,18 @@ def _read_delimited(path: Path, sniffed: _Sniffed, encoding: str, errors: str, c
     # are empty, so read the file again with the csv module, but only when such rows can exist.
     if lost_rows or (len(names) > 1 and len(frame) and (frame[names[-1]] == "").any()):
         ctx.set_status(f"Checking the rows of {path.name}…")
-        with sniffing._open_binary(path) as fh, \
+        with sniffing.open_binary(path) as fh, \
                 io.TextIOWrapper(fh, encoding=encoding, errors=errors, newline="") as text:
             rows, long, short = csv_records.read_ragged(fh, text, fmt.delimiter, fmt.quotechar or '"', fmt.has_header,
                                                         len(names), sniffed.size, ctx, keep_rows=lost_rows)
         if lost_rows:
             frame = pd.DataFrame(rows, columns=names, dtype="str") if rows else frame.iloc[:0]
         if long:
-            notes.append(f"{_plural(len(long), 'row')} had more fields than the header ({len(names)}); "
+            notes.append(f"{plural(len(long), 'row')} had more fields than the header ({len(names)}); "
                          f"the extra cells were kept, joined into the last column \"{names[-1]}\" "
                          f"({csv_records.lines_text([r.line for r in long])}).")
         if short:
-            notes.append(f"{_plural(len(short), 'row')} had fewer fields than the header; the missing cells "
+            notes.append(f"{plural(len(short), 'row')} had fewer fields than the header; the missing cells "
                          f"were left blank ({csv_records.lines_text([r.line for r in short])}).")
     notes += _swallowing_notes(path, frame, fmt, encoding, errors, ctx)
     return frame, fmt, notes
@@ -298,10 +298,10 @@ def _swallowing_notes(path: Path, frame: pd.DataFrame, fmt: FileFormat, encoding
     rows = csv_records.swallowing_rows(frame, fmt.delimiter)
     if not rows:
         return []
-    with sniffing._open_binary(path) as fh, io.TextIOWrapper(fh, encoding=encoding, errors=errors, newline="") as text:
+    with sniffing.open_binary(path) as fh, io.TextIOWrapper(fh, encoding=encoding, errors=errors, newline="") as text:
         starts = csv_records.record_start_lines(text, fmt.delimiter, fmt.quotechar or '"', fmt.has_header, ctx)
     lines = [starts[r] if r < len(starts) else r + 1 + fmt.has_header for r in rows]
-    return [f"{_plural(len(rows), 'field')} run{'s' if len(rows) == 1 else ''} over line breaks and "
+    return [f"{plural(len(rows), 'field')} run{'s' if len(rows) == 1 else ''} over line breaks and "
             f"hold{'s' if len(rows) == 1 else ''} what looks like whole rows: a quote (\") may be missing, "
             f"so rows may have been merged ({csv_records.lines_text(lines)}; data row "
             f"{', '.join(f'{r + 1:,}' for r in rows[:5])}). Check the quotes there."]
@@ -313,18 +313,18 @@ def _may_hold_line_breaks(path: Path, n_lines: int, encoding: str) -> bool:
     if not encoding.startswith("utf-8") and encoding != "cp1252":
         return True  # UTF-16/32: a byte count says nothing
     line_feeds, carriage_returns = 0, 0
-    with sniffing._open_binary(path) as fh:
+    with sniffing.open_binary(path) as fh:
         while chunk := fh.read(_CHUNK_BYTES):
             line_feeds += chunk.count(b"\n")
             carriage_returns += chunk.count(b"\r") - chunk.count(b"\r\n")  # (a pair split by chunks: a rescan)
     return carriage_returns > 0 or line_feeds > n_lines
 
 
-def _read_single_column(path: Path, sniffed: _Sniffed, encoding: str, errors: str, ctx: JobContext):
+def _read_single_column(path: Path, sniffed: Sniffed, encoding: str, errors: str, ctx: JobContext):
     """A one-column CSV/TSV: parsed as CSV; one question per line only if it is not valid CSV."""
     fmt = replace(sniffed.format, encoding=encoding)
     try:
-        with sniffing._open_binary(path) as fh, \
+        with sniffing.open_binary(path) as fh, \
                 io.TextIOWrapper(fh, encoding=encoding, errors=errors, newline="") as text:
             column, header = csv_records.read_single_column(fh, text, fmt.quotechar or '"', fmt.has_header,
                                                             sniffed.size, ctx)
@@ -333,21 +333,21 @@ def _read_single_column(path: Path, sniffed: _Sniffed, encoding: str, errors: st
         note = (f"{path.name} is not valid CSV ({exc}), so it was read as one question per line: "
                 "a line break always starts a new row, and only lines wholly in quotes lose their quotes.")
         return frame, replace(fmt, lines_fallback=True), [note, *notes]
-    name = sniffed.names[0] if header is None else (_unique_names([header])[0])
+    name = sniffed.names[0] if header is None else (unique_names([header])[0])
     return pd.DataFrame({name: column}), fmt, []
 
 
-def _read_lines(path: Path, sniffed: _Sniffed, encoding: str, errors: str, ctx: JobContext):
+def _read_lines(path: Path, sniffed: Sniffed, encoding: str, errors: str, ctx: JobContext):
     """One value per line (txt, or a one-column file that is not valid CSV); blank lines are skipped."""
     fmt = replace(sniffed.format, encoding=encoding)
     chunks, header_pending = [], fmt.has_header
-    with sniffing._open_binary(path) as fh, io.TextIOWrapper(fh, encoding=encoding, errors=errors) as text:
+    with sniffing.open_binary(path) as fh, io.TextIOWrapper(fh, encoding=encoding, errors=errors) as text:
         while lines := text.readlines(_CHUNK_BYTES):
             values = [line.rstrip("\n") for line in lines if line.strip()]
             if header_pending and values:
                 values, header_pending = values[1:], False
             if fmt.quotechar:
-                values = [_unquote(v, fmt.quotechar) for v in values]
+                values = [unquote(v, fmt.quotechar) for v in values]
             chunks.append(pd.Series(values, dtype="str"))
             ctx.set_progress(fh.tell(), sniffed.size)
             ctx.check_cancelled()
@@ -355,10 +355,10 @@ def _read_lines(path: Path, sniffed: _Sniffed, encoding: str, errors: str, ctx: 
     return pd.DataFrame({sniffed.names[0]: column}), fmt, []
 
 
-def _read_jsonl(path: Path, sniffed: _Sniffed, encoding: str, errors: str, ctx: JobContext):
+def _read_jsonl(path: Path, sniffed: Sniffed, encoding: str, errors: str, ctx: JobContext):
     fmt = replace(sniffed.format, encoding=encoding)
     chunks, line_no = [], 0
-    with sniffing._open_binary(path) as fh, io.TextIOWrapper(fh, encoding=encoding, errors=errors) as text:
+    with sniffing.open_binary(path) as fh, io.TextIOWrapper(fh, encoding=encoding, errors=errors) as text:
         while lines := text.readlines(_CHUNK_BYTES):
             if line_no == 0 and lines[0].lstrip().startswith("["):  # a JSON array saved as .jsonl
                 chunks.append(_json_array_frame(path, "".join(lines) + text.read()))
@@ -418,12 +418,12 @@ def _json_record(path: Path, value: Any, where: str) -> dict:
                          hint=_JSONL_HINT)
 
 
-def _read_parquet(path: Path, sniffed: _Sniffed, ctx: JobContext):
+def _read_parquet(path: Path, sniffed: Sniffed, ctx: JobContext):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     chunks = []
-    with sniffing._open_binary(path) as fh:
+    with sniffing.open_binary(path) as fh:
         try:
             parquet = pq.ParquetFile(fh)
             total, done, names = parquet.metadata.num_rows, 0, parquet.schema_arrow.names
@@ -440,26 +440,26 @@ def _read_parquet(path: Path, sniffed: _Sniffed, ctx: JobContext):
                 hint="It may be damaged or incomplete; write it again from the program that made it.",
             ) from exc
     if not chunks:
-        return pd.DataFrame({n: pd.Series(dtype="str") for n in _unique_names(names)}), sniffed.format, []
+        return pd.DataFrame({n: pd.Series(dtype="str") for n in unique_names(names)}), sniffed.format, []
     return pd.concat(chunks, ignore_index=True), sniffed.format, []
 
 
-def _read_xlsx(path: Path, sniffed: _Sniffed, ctx: JobContext, sheet: str | None = None):
-    with sniffing._open_binary(path) as fh:
+def _read_xlsx(path: Path, sniffed: Sniffed, ctx: JobContext, sheet: str | None = None):
+    with sniffing.open_binary(path) as fh:
         rows, numbers, sheet_read, sheets, notes = xlsx.read_sheet(fh, path, sheet, ctx, _cell_text)
     frame = xlsx.rows_frame(rows)
-    n_titles = xlsx.title_rows(frame, _looks_like_header)
+    n_titles = xlsx.title_rows(frame)
     if n_titles:
         titles = "; ".join(" ".join(c for c in frame.iloc[i].tolist() if c.strip())[:60] for i in range(n_titles))
-        notes.append(f"{_plural(n_titles, 'title row')} above the header {'was' if n_titles == 1 else 'were'} "
+        notes.append(f"{plural(n_titles, 'title row')} above the header {'was' if n_titles == 1 else 'were'} "
                      f"skipped (sheet row {', '.join(str(n) for n in numbers[:n_titles])}: {titles}).")
         frame, numbers = frame.iloc[n_titles:].reset_index(drop=True), numbers[n_titles:]
         while frame.shape[1] > 1 and (frame.iloc[:, -1] == "").all():
             frame = frame.iloc[:, :-1]
     first = frame.iloc[0].tolist()
-    has_header = _looks_like_header(first, frame.iloc[1:201].to_numpy().tolist())
+    has_header = looks_like_header(first, frame.iloc[1:201].to_numpy().tolist())
     if has_header:
-        frame, names = frame.iloc[1:].reset_index(drop=True), _unique_names(first)
+        frame, names = frame.iloc[1:].reset_index(drop=True), unique_names(first)
     else:
         names = [f"column_{i}" for i in range(1, frame.shape[1] + 1)]
     if len(sheets) > 1:
@@ -487,7 +487,7 @@ def _cell_text(value: Any) -> str:
 
 def _as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Every column as ``str`` dtype with "" for missing values, under unique stripped names."""
-    names = _unique_names(list(frame.columns))
+    names = unique_names(list(frame.columns))
     return pd.DataFrame({name: _as_text(frame.iloc[:, i]) for i, name in enumerate(names)}, index=frame.index)
 
 
@@ -511,7 +511,7 @@ def _long_value_notes(frame: pd.DataFrame) -> list[str]:
         if longest > _LONG_VALUE:
             n = int((lengths > _LONG_VALUE).sum())
             notes.append(
-                f'{_plural(n, "value")} in column "{column}" {"is" if n == 1 else "are"} longer than '
+                f'{plural(n, "value")} in column "{column}" {"is" if n == 1 else "are"} longer than '
                 f"{_LONG_VALUE:,} characters (the longest, in row {int(lengths.to_numpy().argmax()) + 1:,}, "
                 f"has {longest:,}); models read only the first few hundred words of a text."
             )

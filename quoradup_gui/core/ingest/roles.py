@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ColumnError
-from .sniffing import _name_key
+from .sniffing import name_key
 
 
 class Role(str, Enum):
@@ -43,7 +43,7 @@ def detect_role(frame: pd.DataFrame) -> tuple[Role, str | None, PairColumns | No
     """PAIRS for the well-known pair/triplet layouts (by column name), else COLLECTION."""
     keys: dict[str, str] = {}
     for column in frame.columns:
-        keys.setdefault(_name_key(column), column)
+        keys.setdefault(name_key(column), column)
 
     def find(*names: str) -> str | None:
         return next((keys[n] for n in names if n in keys), None)
@@ -80,9 +80,9 @@ def guess_question_column(frame: pd.DataFrame) -> str:
     """The column whose values look most like questions; ColumnError if none holds text."""
     scores = {}
     for column in frame.columns:
-        score = _text_score(frame[column])
+        score = text_score(frame[column])
         if score is not None:
-            scores[column] = score + (0.05 if _name_key(column) in _PREFERRED_NAMES else 0.0)
+            scores[column] = score + (0.05 if name_key(column) in _PREFERRED_NAMES else 0.0)
     if not scores:
         raise ColumnError(
             "No column holds text: every column is empty or holds only numbers.",
@@ -91,7 +91,7 @@ def guess_question_column(frame: pd.DataFrame) -> str:
     return max(scores, key=scores.get)  # the first (leftmost) column wins exact ties
 
 
-def _text_score(series: pd.Series, sample_size: int = 5_000) -> float | None:
+def text_score(series: pd.Series, sample_size: int = 5_000) -> float | None:
     """How much a column looks like questions (higher is more), or None if it holds no text.
 
     Scored on an evenly spaced sample: share of values with letters (numbers, booleans and
@@ -159,12 +159,12 @@ def read_labels(series: pd.Series) -> tuple[pd.Series, str]:
     if unknown:
         counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
         unknown.sort(key=lambda i: -counts[i])
-        listed = ", ".join(f'"{uniques[i]}" ({_plural(int(counts[i]), "row")})' for i in unknown[:5])
+        listed = ", ".join(f'"{uniques[i]}" ({plural(int(counts[i]), "row")})' for i in unknown[:5])
         listed += f" and {len(unknown) - 5:,} other values" if len(unknown) > 5 else ""
     return pd.Series(lookup[codes], index=series.index, name=series.name).astype("Int8"), listed
 
 
-def _parse_label_or_score(series: pd.Series) -> pd.Series:
+def parse_label_or_score(series: pd.Series) -> pd.Series:
     """parse_labels, or Float64 scores for a numeric column such as sentence-pair "score"."""
     try:
         return parse_labels(series)
@@ -177,5 +177,5 @@ def _parse_label_or_score(series: pd.Series) -> pd.Series:
         return numbers.astype("Float64")
 
 
-def _plural(n: int, noun: str) -> str:
+def plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"

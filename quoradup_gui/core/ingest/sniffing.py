@@ -4,7 +4,7 @@ Only the first 256 KB are looked at. The kind comes from magic bytes (xlsx, parq
 binaries are refused with a message naming what they are), then the extension; the encoding
 from a BOM, BOM-less UTF-16, strict UTF-8 or a legacy code page; the delimiter from how
 regularly each candidate splits the sample; the header from whether the first row looks like
-column names. ``_open_binary`` is the one place input files are opened (read-only); core.io's
+column names. ``open_binary`` is the one place input files are opened (read-only); core.io's
 readers open files through it too, so tests replace it here to inject I/O errors.
 """
 
@@ -37,7 +37,7 @@ csv.field_size_limit(2**31 - 1)
 _KIND_NAMES = {
     "csv": "CSV", "tsv": "TSV", "txt": "Text", "xlsx": "Excel workbook", "parquet": "Parquet", "jsonl": "JSON Lines",
 }
-_ENCODING_NAMES = {
+ENCODING_NAMES = {
     "utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "utf-16": "UTF-16", "utf-16-le": "UTF-16 LE",
     "utf-16-be": "UTF-16 BE", "utf-32": "UTF-32", "cp1252": "Windows-1252",
 }
@@ -60,7 +60,7 @@ class FileFormat:
         if self.kind == "xlsx":
             parts.append(f'sheet "{self.sheet}"' if self.sheet else "first sheet")
         if self.encoding:
-            parts.append(_ENCODING_NAMES.get(self.encoding, self.encoding.upper()))
+            parts.append(ENCODING_NAMES.get(self.encoding, self.encoding.upper()))
         if self.kind == "txt":
             parts.append("one question per line")
         elif self.delimiter:
@@ -74,7 +74,7 @@ class FileFormat:
 
 
 @dataclass(frozen=True)
-class _Sniffed:
+class Sniffed:
     format: FileFormat
     size: int
     names: tuple[str, ...] = ()  # column names to use for text files
@@ -87,18 +87,18 @@ def sniff_format(path: Path) -> FileFormat:
     For xlsx the header is decided while reading (the sheet is not opened here), so
     ``read_table(...).format`` is the authoritative description.
     """
-    return _sniff(Path(path)).format
+    return sniff(Path(path)).format
 
 
-def _open_binary(path: Path) -> IO[bytes]:
+def open_binary(path: Path) -> IO[bytes]:
     """The one place input files are opened (read-only); tests replace it to inject I/O errors."""
     return open(path, "rb")
 
 
-def _sniff(path: Path) -> _Sniffed:
+def sniff(path: Path) -> Sniffed:
     try:
         size = _check_path(path)
-        with _open_binary(path) as fh:
+        with open_binary(path) as fh:
             head = fh.read(_SAMPLE_BYTES)
     except PermissionError as exc:
         raise _permission_error(path) from exc
@@ -108,7 +108,7 @@ def _sniff(path: Path) -> _Sniffed:
     suffix = path.suffix.lower()
     binary = _binary_kind(path, head, suffix)
     if binary:
-        return _Sniffed(FileFormat(binary, None, None, True, None), size)
+        return Sniffed(FileFormat(binary, None, None, True, None), size)
     if suffix and suffix not in SUPPORTED_SUFFIXES:
         raise InputFileError(f"{path.name}: {_SUPPORTED}", hint="Save or export the questions in one of these formats.")
     if suffix in (".xlsx", ".xlsm", ".parquet"):
@@ -124,9 +124,9 @@ def _sniff(path: Path) -> _Sniffed:
     if at_eof and not text.strip():
         raise InputFileError(f"{path.name} holds only blank lines.", hint="Choose a file with one question per row.")
     if suffix in (".jsonl", ".ndjson"):
-        return _Sniffed(FileFormat("jsonl", encoding, None, True, None), size, head_is_ascii=head.isascii())
+        return Sniffed(FileFormat("jsonl", encoding, None, True, None), size, head_is_ascii=head.isascii())
     fmt, names = _sniff_text(text, suffix, encoding, at_eof)
-    return _Sniffed(fmt, size, names, head.isascii())
+    return Sniffed(fmt, size, names, head.isascii())
 
 
 def _check_path(path: Path) -> int:
@@ -158,7 +158,7 @@ def _binary_kind(path: Path, head: bytes, suffix: str) -> str | None:
     """"xlsx" / "parquet" by magic bytes (whatever the extension), None for text; raises for other binaries."""
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         try:
-            with _open_binary(path) as fh, zipfile.ZipFile(fh) as archive:
+            with open_binary(path) as fh, zipfile.ZipFile(fh) as archive:
                 members = archive.namelist()
         except zipfile.BadZipFile:
             members = []
@@ -273,7 +273,7 @@ _KNOWN_NAMES = {
 _LABEL_LIKE = re.compile(r"[^\W\d][\w .\-/()#&%:]*")
 
 
-def _name_key(name: object) -> str:
+def name_key(name: object) -> str:
     """Column-name key that ignores case, spaces, underscores and hyphens."""
     return re.sub(r"[\s_\-]+", "", str(name).casefold())
 
@@ -284,7 +284,7 @@ def _is_label_like(cell: str) -> bool:
     return 0 < len(cell) <= 40 and len(cell.split()) <= 4 and _LABEL_LIKE.fullmatch(cell) is not None
 
 
-def _looks_like_header(first: list[str], rest: list[list[str]]) -> bool:
+def looks_like_header(first: list[str], rest: list[list[str]]) -> bool:
     """Is the first row a header? (csv.Sniffer.has_header guesses badly for all-text columns.)
 
     Yes if every named cell is a short label and either one is a well-known column name, or
@@ -294,7 +294,7 @@ def _looks_like_header(first: list[str], rest: list[list[str]]) -> bool:
     named = [c for c in cells if c]
     if not named or len(named) < len(cells) / 2 or not all(_is_label_like(c) for c in named):
         return False
-    if any(_name_key(c) in _KNOWN_NAMES for c in named):
+    if any(name_key(c) in _KNOWN_NAMES for c in named):
         return True
     for j, head in enumerate(cells):
         below = [row[j].strip() for row in rest if len(row) > j and row[j].strip()]
@@ -352,32 +352,32 @@ def _sniff_text(text: str, suffix: str, encoding: str, at_eof: bool) -> tuple[Fi
     if not at_eof and len(records) > 1:
         records = records[:-1]  # the sample may end inside a quoted field
     if records:  # (empty if the csv module could not parse the sample at all)
-        has_header = _looks_like_header(records[0], records[1:])
+        has_header = looks_like_header(records[0], records[1:])
         if suffix != ".txt" or has_header:
             data = records[1:] if has_header else records
             width = Counter(map(len, data)).most_common(1)[0][0] if data else len(records[0])
             raw = records[0] if has_header else []
-            names = _unique_names(raw + [""] * (width - len(raw)))
+            names = unique_names(raw + [""] * (width - len(raw)))
             kind = "tsv" if delimiter == "\t" else "csv"
             return FileFormat(kind, encoding, delimiter, has_header), tuple(names)
     # One value per line. A .txt has a header only if it is a well-known name like "question".
     first = lines[0].strip()
     if suffix == ".txt":
-        has_header = _name_key(first) in _KNOWN_NAMES
+        has_header = name_key(first) in _KNOWN_NAMES
         return FileFormat("txt", encoding, None, has_header, None), (first if has_header else "question",)
-    unquoted = [_unquote(line, '"') for line in lines]
-    has_header = _looks_like_header(unquoted[:1], [[v] for v in unquoted[1:]])
+    unquoted = [unquote(line, '"') for line in lines]
+    has_header = looks_like_header(unquoted[:1], [[v] for v in unquoted[1:]])
     kind = "tsv" if suffix in (".tsv", ".tab") else "csv"
     return FileFormat(kind, encoding, None, has_header), (unquoted[0].strip() if has_header else "question",)
 
 
-def _unquote(value: str, quotechar: str) -> str:
+def unquote(value: str, quotechar: str) -> str:
     if len(value) >= 2 and value[0] == quotechar and value[-1] == quotechar:
         return value[1:-1].replace(quotechar * 2, quotechar)
     return value
 
 
-def _unique_names(raw: list[Any]) -> list[str]:
+def unique_names(raw: list[Any]) -> list[str]:
     """Stripped names; blanks become "column_<position>", repeats get "_2", "_3"…"""
     names: list[str] = []
     for i, name in enumerate(raw, start=1):

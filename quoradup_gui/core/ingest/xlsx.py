@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..errors import InputFileError
 from ..jobs import JobContext
+from .sniffing import looks_like_header
 
 XLSX_CELL_LIMIT = 32_767
 _TITLE_ROWS_MAX = 5  # leading rows looked at for titles above the header
@@ -171,7 +172,7 @@ def rows_frame(rows: list[list[str]]) -> pd.DataFrame:
     return frame
 
 
-def title_rows(frame: pd.DataFrame, looks_like_header) -> int:
+def title_rows(frame: pd.DataFrame) -> int:
     """How many leading rows are titles: fewer filled cells than the header row that follows them."""
     if frame.shape[1] < 2:
         return 0

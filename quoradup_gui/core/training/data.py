@@ -185,13 +185,13 @@ def pairs_from_hub(spec: str, ctx: JobContext | None = None, max_pairs: int | No
 
 def _is_unreachable(err: BaseException) -> bool:
     try:
-        from ..encode.models import _is_connection_problem
+        from ..encode.models import is_connection_problem
     except ImportError:  # pragma: no cover
         return isinstance(err, (OSError, ConnectionError))
     seen = set()
     while err is not None and id(err) not in seen:  # datasets wraps the transport error
         seen.add(id(err))
-        if _is_connection_problem(err) or "OfflineModeIsEnabled" in str(err) or "Couldn't reach" in str(err):
+        if is_connection_problem(err) or "OfflineModeIsEnabled" in str(err) or "Couldn't reach" in str(err):
             return True
         err = err.__cause__ or err.__context__
     return False

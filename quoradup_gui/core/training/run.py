@@ -407,10 +407,10 @@ def _device_and_precision(config: TrainingConfig) -> tuple[str, str]:
 
 def _load_model_for_training(spec: ModelSpec):
     """A fresh copy (the shared model cache must not see the weights change)."""
-    from ..encode.models import _load_uncached
+    from ..encode.models import load_uncached
 
     source = str(spec.path) if spec.path is not None else str(spec.hub_id)
-    model = _load_uncached(spec, source, "cpu")  # the trainer moves it to its device
+    model = load_uncached(spec, source, "cpu")  # the trainer moves it to its device
     card = model.model_card_data
     card.local_files_only = True  # no Hub look-ups while writing the model card
     if spec.kind == "bundled":
