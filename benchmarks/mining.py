@@ -508,7 +508,7 @@ def section_memory(graph: dict) -> dict:
 
 
 def prepare_data(cache_dir: Path, tmp: Path, scale: int = 1) -> tuple[dict, int, int, dict]:
-    from quoradup_gui.core.ingest.summary import normalize_text
+    from quoradup_gui.core.text import normalize_text
 
     questions = distinct_questions()
     if scale > 1:

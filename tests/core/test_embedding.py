@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from quoradup_gui.core.encode import embedding, onnx_backend
-from quoradup_gui.core.encode.embedding import EmbeddingCache, EncodeOptions, embedding_key_text, encode_texts, text_digests
+from quoradup_gui.core.encode.embedding import EmbeddingCache, EncodeOptions, encode_texts, text_digests
 from quoradup_gui.core.encode.models import ModelError, model_fingerprint, resolve_model
 from quoradup_gui.core.errors import JobCancelled, QuoradupError
 from quoradup_gui.core.jobs import RecordingContext
+from quoradup_gui.core.text import key_text
 
 from .conftest import copy_model_folder
 
@@ -52,12 +53,12 @@ def reference(bundled_model) -> np.ndarray:
 
 
 def test_key_text_collapses_whitespace_only():
-    assert embedding_key_text("  How  do\tI\n learn?  ") == "How do I learn?"
-    assert embedding_key_text("HOW do I learn?!") == "HOW do I learn?!"
-    assert embedding_key_text("\u00a0a\u2003b ") == "a b"
-    assert embedding_key_text("") == ""
+    assert key_text("  How  do\tI\n learn?  ") == "How do I learn?"
+    assert key_text("HOW do I learn?!") == "HOW do I learn?!"
+    assert key_text("\u00a0a\u2003b ") == "a b"
+    assert key_text("") == ""
     with pytest.raises(TypeError):
-        embedding_key_text(float("nan"))
+        key_text(float("nan"))
 
 
 def test_options_are_validated(tmp_path):

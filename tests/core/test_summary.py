@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from quoradup_gui.core.errors import JobCancelled
-from quoradup_gui.core.ingest.summary import Summary, normalize_series, normalize_text, summarize
+from quoradup_gui.core.ingest.summary import Summary, summarize
 from quoradup_gui.core.jobs import RecordingContext
+from quoradup_gui.core.text import normalize_series, normalize_text
 
 TRICKY = [
     "Hello, World!",

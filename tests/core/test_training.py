@@ -22,13 +22,13 @@ from quoradup_gui.core.encode.models import resolve_model
 from quoradup_gui.core.errors import ColumnError, QuoradupError
 from quoradup_gui.core.ingest.io import read_table
 from quoradup_gui.core.jobs import RecordingContext
+from quoradup_gui.core.text import question_key
 from quoradup_gui.core.training.data import (
     PAIR,
     PAIR_CLASS,
     TRIPLET,
     PairData,
     load_pairs,
-    question_key,
     ranking_rows,
     split_by_question,
 )

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import QuoradupError
 from ..jobs import JobContext, NullContext
+from ..text import key_text
 from .models import ModelError, ModelSpec, cpu_count, load_model, model_fingerprint, pick_device, resolve_model
 
 log = logging.getLogger(__name__)
@@ -68,13 +69,6 @@ class EncodeResult:
 def default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "quoradup" / "embeddings"
-
-
-def embedding_key_text(text: str) -> str:
-    """What is fed to the model and keys the cache: stripped, whitespace runs collapsed."""
-    if not isinstance(text, str):  # a NaN cell that slipped through would otherwise become "nan"
-        raise TypeError(f"Expected question text, got {type(text).__name__}: {text!r}")
-    return " ".join(text.split())
 
 
 def text_digests(key_texts: Sequence[str]) -> np.ndarray:
@@ -375,7 +369,7 @@ def encode_texts(
     # Distinct key texts, and for every input row the index of its distinct text.
     first_index: dict[str, int] = {}
     inverse = np.fromiter(
-        (first_index.setdefault(embedding_key_text(t), len(first_index)) for t in texts), dtype=np.int64, count=len(texts)
+        (first_index.setdefault(key_text(t), len(first_index)) for t in texts), dtype=np.int64, count=len(texts)
     )
     distinct = list(first_index)
     del first_index

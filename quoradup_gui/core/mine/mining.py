@@ -17,8 +17,8 @@ import numpy as np
 from ..encode.embedding import EncodeOptions, default_cache_dir, encode_texts
 from ..encode.models import ModelSpec, resolve_model
 from ..errors import QuoradupError
-from ..ingest.summary import normalize_text
 from ..jobs import JobContext, NullContext
+from ..text import normalize_text
 from .clustering import Clustering, Constraints, cluster_at_threshold
 from .defaults import DEFAULT_THRESHOLD  # noqa: E402,F401  (re-exported for the CLI)
 from .graph import NeighbourGraph, build_neighbour_graph

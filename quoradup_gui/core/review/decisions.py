@@ -8,7 +8,6 @@ included): a killed app loses at most the action being written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -20,13 +19,9 @@ from typing import Iterable, Sequence
 from ..atomic import atomic_writer, describe_os_error
 from ..errors import QuoradupError
 from ..mine.clustering import Constraints
+from ..text import text_key
 
 JOURNAL_VERSION = 1
-
-
-def text_key(text: str) -> str:
-    """Digest naming a question in decisions: whitespace-normalised text (like the embedding cache)."""
-    return hashlib.blake2b(" ".join(str(text).split()).encode("utf-8", "surrogatepass"), digest_size=10).hexdigest()
 
 
 ACTION_KINDS = ("confirm", "unconfirm", "split", "merge", "canonical", "edit", "group")

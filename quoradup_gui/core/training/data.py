@@ -25,6 +25,7 @@ from ..errors import ColumnError, QuoradupError
 from ..ingest.io import LoadedTable, Role, detect_role, read_table
 from ..ingest.roles import read_labels
 from ..jobs import JobContext, NullContext
+from ..text import question_key
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -238,11 +239,6 @@ def _pairs_from_columns(text1: pd.Series, text2: pd.Series, labels: pd.Series | 
 
 
 # ----------------------------------------------------------------------------- split by question
-
-
-def question_key(text: str) -> str:
-    """Texts that differ only in case or whitespace are the same question."""
-    return " ".join(str(text).casefold().split())
 
 
 class _UnionFind:
