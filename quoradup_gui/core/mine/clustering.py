@@ -12,7 +12,7 @@ Two modes:
 Then constraints (must-link joins, cannot-link separates; when they contradict, cannot-link
 wins) and one canonical row per cluster.
 The no-constraint path is vectorised; only clusters holding a cannot-link pair are re-clustered
-with a Python union-find.
+with the union-find of core.unionfind.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from scipy.sparse import csc_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from ..jobs import JobContext, NullContext
+from ..unionfind import UnionFind
 from .graph import NeighbourGraph, exact_group_star_pairs
 from .neighbours import inner_products_by_idx
 
@@ -313,30 +314,22 @@ def _separate_cannot_links(labels, src, dst, scores, must, cannot) -> np.ndarray
     edges = np.stack([src[inside][order], dst[inside][order]], axis=1)
     must_inside = must[bad[labels[must[:, 0]]] & (labels[must[:, 0]] == labels[must[:, 1]])]
 
-    parent: dict[int, int] = {}
+    sets = UnionFind()
     forbid: dict[int, set[int]] = {}  # root -> rows its set may not join
-
-    def find(x: int) -> int:
-        root = x
-        while parent.get(root, root) != root:
-            root = parent[root]
-        while x != root:  # path compression
-            parent[x], x = root, parent.get(x, x)
-        return root
 
     for a, b in cannot.tolist():
         forbid.setdefault(a, set()).add(b)
         forbid.setdefault(b, set()).add(a)
     for a, b in np.concatenate([must_inside, edges]).tolist():
-        ra, rb = find(a), find(b)
-        if ra == rb or any(find(z) == rb for z in forbid.get(ra, ())):
+        ra, rb = sets.find(a), sets.find(b)
+        if ra == rb or any(sets.find(z) == rb for z in forbid.get(ra, ())):
             continue
-        parent[rb] = ra
+        sets.union(ra, rb)
         if rb in forbid:
             forbid.setdefault(ra, set()).update(forbid.pop(rb))
 
     rows = np.flatnonzero(bad[labels])
-    roots = np.fromiter((find(r) for r in rows.tolist()), np.int64, rows.size)
+    roots = np.fromiter((sets.find(r) for r in rows.tolist()), np.int64, rows.size)
     out = labels.copy()
     out[rows] = labels.max() + 1 + roots  # fresh ids; renumbering compacts them
     return out

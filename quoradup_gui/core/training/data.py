@@ -26,6 +26,7 @@ from ..ingest.io import LoadedTable, Role, detect_role, read_table
 from ..ingest.roles import read_labels
 from ..jobs import JobContext, NullContext
 from ..text import question_key
+from ..unionfind import UnionFind
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -241,46 +242,24 @@ def _pairs_from_columns(text1: pd.Series, text2: pd.Series, labels: pd.Series | 
 # ----------------------------------------------------------------------------- split by question
 
 
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: list[int] = []
-        self.index: dict[str, int] = {}
-
-    def node(self, key: str) -> int:
-        i = self.index.get(key)
-        if i is None:
-            i = self.index[key] = len(self.parent)
-            self.parent.append(i)
-        return i
-
-    def find(self, i: int) -> int:
-        root = i
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[i] != root:  # path compression
-            self.parent[i], i = root, self.parent[i]
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-
 def question_groups(data: PairData) -> np.ndarray:
     """For each pair, the id of its connected group of questions (pairs sharing a question share a group)."""
-    uf = _UnionFind()
+    sets, ids = UnionFind(), {}
+
+    def node(key: str) -> int:
+        return ids.setdefault(key, len(ids))
+
     firsts = np.empty(len(data), dtype=np.int64)
     for row in range(len(data)):
-        nodes = [uf.node("t:" + question_key(data.text1[row])), uf.node("t:" + question_key(data.text2[row]))]
+        nodes = [node("t:" + question_key(data.text1[row])), node("t:" + question_key(data.text2[row]))]
         if data.negative is not None:
-            nodes.append(uf.node("t:" + question_key(data.negative[row])))
+            nodes.append(node("t:" + question_key(data.negative[row])))
         if data.ids1 is not None:  # the same question id is the same question, whatever its text
-            nodes += [uf.node("q:" + data.ids1[row]), uf.node("q:" + data.ids2[row])]
+            nodes += [node("q:" + data.ids1[row]), node("q:" + data.ids2[row])]
         for other in nodes[1:]:
-            uf.union(nodes[0], other)
+            sets.union(nodes[0], other)
         firsts[row] = nodes[0]
-    return np.array([uf.find(int(i)) for i in firsts], dtype=np.int64)
+    return np.array([sets.find(int(i)) for i in firsts], dtype=np.int64)
 
 
 def split_by_question(data: PairData, eval_fraction: float = 0.1, seed: int = 42,
