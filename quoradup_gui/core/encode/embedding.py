@@ -22,6 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..atomic import atomic_writer
 from ..errors import QuoradupError
 from ..jobs import JobContext, NullContext
 from ..text import key_text
@@ -161,7 +162,7 @@ class EmbeddingCache:
             stem = vec_path.name[: -len(".vec.npy")]
             if not (self.folder / f"{stem}.key.npy").exists():
                 self._remove_if_old(vec_path)
-        for tmp in self.folder.glob(".tmp-*"):
+        for tmp in [*self.folder.glob(".tmp-*"), *self.folder.glob(".seg-*.tmp")]:  # compaction's, atomic_writer's
             self._remove_if_old(tmp)
 
     @staticmethod
@@ -228,12 +229,8 @@ class EmbeddingCache:
         return f"seg-{time.time_ns():x}-{os.getpid()}-{self._counter}"
 
     def _write(self, path: Path, array: np.ndarray) -> None:
-        tmp = path.with_name(f".tmp-{path.name}")
-        with open(tmp, "wb") as handle:
+        with atomic_writer(path, "wb") as handle:
             np.save(handle, array, allow_pickle=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
 
     def compact(self, dtype: str = "float16") -> None:
         """Merge all segments into one (sorted by key, duplicates dropped), then delete the old ones.
@@ -255,7 +252,7 @@ class EmbeddingCache:
         if not found.all():  # only on a 64-bit prefix collision: keep the rows we can vouch for
             tmp.unlink(missing_ok=True)
             return
-        os.replace(tmp, self.folder / f"{stem}.vec.npy")
+        os.replace(tmp, self.folder / f"{stem}.vec.npy")  # streamed through a memory map (flushed): then one rename
         self._write(self.folder / f"{stem}.key.npy", digests)
         for old_stem in old:
             self._remove(old_stem)

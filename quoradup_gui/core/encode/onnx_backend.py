@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..atomic import atomic_write_text
 from ..jobs import JobContext, NullContext
 from .models import ModelError, ModelSpec, cpu_count, load_model, model_max_seq_length, read_modules
 
@@ -197,7 +198,7 @@ def export_int8(spec: ModelSpec, folder: Path, ctx: JobContext | None = None) ->
             quantize_dynamic(
                 str(fp32_path), str(int8_path), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul"]
             )
-        os.replace(int8_path, target)
+        os.replace(int8_path, target)  # the quantiser writes by path: a temp folder beside, then one rename
     return target
 
 
@@ -404,9 +405,7 @@ def _save_verdict(cache_root: Path, fingerprint: str, verdict: OnnxVerdict) -> N
     _verdicts[str(path)] = verdict
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{VERDICT_FILE}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(asdict(verdict), indent=1), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(asdict(verdict), indent=1))
     except OSError:
         log.warning("Could not save the ONNX verdict in %s", path, exc_info=True)
 

@@ -13,7 +13,6 @@ an n x n matrix).
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ..atomic import atomic_writer
 from ..jobs import JobContext, NullContext
 from .neighbours import EXACT_LIMIT, FASTSCAN_LIMIT, top_k_neighbours, unit_float32
 
@@ -91,7 +91,7 @@ class NeighbourGraph:
 
     # ---- persistence -------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> None:
-        """Write an .npz atomically: a temp file in the same folder, then os.replace."""
+        """Write an .npz atomically (core.atomic)."""
         path = Path(path)
         arrays = {
             "format_version": np.int64(FORMAT_VERSION),
@@ -109,16 +109,8 @@ class NeighbourGraph:
         if "linkage" in self.__dict__:  # computed already: save it rather than recompute on load
             arrays["linkage_order"] = self.linkage.order
             arrays["linkage_joins"] = self.linkage.joins
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_writer(path, "wb") as fh:
+            np.savez(fh, **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> NeighbourGraph:
