@@ -14,13 +14,11 @@ core.roles, atomic writes in core.atomic; their public names are re-exported her
 from __future__ import annotations
 
 import io
-import json
 import re
 import warnings
-from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -53,6 +51,7 @@ from .sniffing import (
     unique_names,
     unquote,
 )
+from .structured import CHUNK_BYTES, CHUNK_ROWS, cell_text, read_jsonl, read_parquet
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -69,8 +68,6 @@ __all__ = [
     "sniff_format",
 ]
 
-_CHUNK_ROWS = 50_000  # ~0.1 s of parsing per chunk: the cancel/progress granularity
-_CHUNK_BYTES = 4 << 20  # the same for line-based readers
 _LONG_VALUE = 100_000  # characters; longer cells are kept but reported
 
 
@@ -169,9 +166,9 @@ def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | Non
         if sniffed.format.kind == "xlsx":
             frame, fmt, notes = _read_xlsx(path, sniffed, ctx, sheet)
         elif sniffed.format.kind == "parquet":
-            frame, fmt, notes = _read_parquet(path, sniffed, ctx)
+            frame, fmt, notes = read_parquet(path, sniffed, ctx)
         else:
-            reader = (_read_jsonl if sniffed.format.kind == "jsonl"
+            reader = (read_jsonl if sniffed.format.kind == "jsonl"
                       else _read_lines if sniffed.format.kind == "txt"
                       else _read_single_column if sniffed.format.delimiter is None else _read_delimited)
             frame, fmt, notes = _with_decoding_fallback(reader, path, sniffed, ctx)
@@ -246,7 +243,7 @@ def _read_delimited(path: Path, sniffed: Sniffed, encoding: str, errors: str, ct
                 fh, sep=fmt.delimiter, header=0 if fmt.has_header else None, names=names, index_col=False,
                 dtype=str, na_filter=False, quotechar=fmt.quotechar or '"', skip_blank_lines=True,
                 on_bad_lines="warn", engine="c", encoding=encoding, encoding_errors=errors,
-                chunksize=_CHUNK_ROWS,
+                chunksize=CHUNK_ROWS,
             )
             with reader:
                 for chunk in reader:
@@ -314,7 +311,7 @@ def _may_hold_line_breaks(path: Path, n_lines: int, encoding: str) -> bool:
         return True  # UTF-16/32: a byte count says nothing
     line_feeds, carriage_returns = 0, 0
     with sniffing.open_binary(path) as fh:
-        while chunk := fh.read(_CHUNK_BYTES):
+        while chunk := fh.read(CHUNK_BYTES):
             line_feeds += chunk.count(b"\n")
             carriage_returns += chunk.count(b"\r") - chunk.count(b"\r\n")  # (a pair split by chunks: a rescan)
     return carriage_returns > 0 or line_feeds > n_lines
@@ -342,7 +339,7 @@ def _read_lines(path: Path, sniffed: Sniffed, encoding: str, errors: str, ctx: J
     fmt = replace(sniffed.format, encoding=encoding)
     chunks, header_pending = [], fmt.has_header
     with sniffing.open_binary(path) as fh, io.TextIOWrapper(fh, encoding=encoding, errors=errors) as text:
-        while lines := text.readlines(_CHUNK_BYTES):
+        while lines := text.readlines(CHUNK_BYTES):
             values = [line.rstrip("\n") for line in lines if line.strip()]
             if header_pending and values:
                 values, header_pending = values[1:], False
@@ -355,98 +352,9 @@ def _read_lines(path: Path, sniffed: Sniffed, encoding: str, errors: str, ctx: J
     return pd.DataFrame({sniffed.names[0]: column}), fmt, []
 
 
-def _read_jsonl(path: Path, sniffed: Sniffed, encoding: str, errors: str, ctx: JobContext):
-    fmt = replace(sniffed.format, encoding=encoding)
-    chunks, line_no = [], 0
-    with sniffing.open_binary(path) as fh, io.TextIOWrapper(fh, encoding=encoding, errors=errors) as text:
-        while lines := text.readlines(_CHUNK_BYTES):
-            if line_no == 0 and lines[0].lstrip().startswith("["):  # a JSON array saved as .jsonl
-                chunks.append(_json_array_frame(path, "".join(lines) + text.read()))
-                break
-            records = _json_lines(path, lines, line_no)
-            line_no += len(lines)
-            chunks.append(_as_text_frame(pd.DataFrame.from_records(records)))
-            ctx.set_progress(fh.tell(), sniffed.size)
-            ctx.check_cancelled()
-    # Keys missing from some chunks come back as NaN after concat.
-    frame = pd.concat(chunks, ignore_index=True).fillna("") if chunks else pd.DataFrame()
-    return frame, fmt, []
-
-
-def _json_lines(path: Path, lines: list[str], line_no: int) -> list[dict]:
-    """Parse a chunk of JSON Lines. ``line_no`` lines came before it."""
-    filled = [line for line in lines if line.strip()]
-    # One json.loads call per chunk is ~3x faster than one per line; anything unusual
-    # (a bad line, a bare string, two values on a line) takes the exact per-line path.
-    with suppress(json.JSONDecodeError):
-        records = json.loads("[" + ",".join(filled) + "]")
-        if len(records) == len(filled) and all(isinstance(r, dict) for r in records):
-            return records
-    records = []
-    for i, line in enumerate(lines, start=line_no + 1):
-        if line.strip():
-            try:
-                value = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputFileError(f"Line {i:,} of {path.name} is not valid JSON ({exc.msg}).",
-                                     hint=_JSONL_HINT) from exc
-            records.append(_json_record(path, value, f"Line {i:,}"))
-    return records
-
-
-def _json_array_frame(path: Path, content: str) -> pd.DataFrame:
-    try:
-        values = json.loads(content)
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path.name} is not valid JSON Lines ({exc.msg}, line {exc.lineno:,}).",
-                             hint=_JSONL_HINT) from exc
-    if not isinstance(values, list):
-        raise InputFileError(f"{path.name} is not JSON Lines.", hint=_JSONL_HINT)
-    records = [_json_record(path, v, f"Item {i:,}") for i, v in enumerate(values, start=1)]
-    return _as_text_frame(pd.DataFrame.from_records(records))
-
-
-_JSONL_HINT = 'Each line must hold one JSON object, such as {"question": "How do I …?"}.'
-
-
-def _json_record(path: Path, value: Any, where: str) -> dict:
-    if isinstance(value, dict):
-        return value
-    if isinstance(value, str):  # a bare string per line: a question
-        return {"question": value}
-    raise InputFileError(f"{where} of {path.name} holds a JSON {type(value).__name__}, not an object.",
-                         hint=_JSONL_HINT)
-
-
-def _read_parquet(path: Path, sniffed: Sniffed, ctx: JobContext):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    chunks = []
-    with sniffing.open_binary(path) as fh:
-        try:
-            parquet = pq.ParquetFile(fh)
-            total, done, names = parquet.metadata.num_rows, 0, parquet.schema_arrow.names
-            for batch in parquet.iter_batches(batch_size=_CHUNK_ROWS):
-                chunks.append(_as_text_frame(batch.to_pandas()))
-                done += batch.num_rows
-                ctx.set_progress(done, total)
-                ctx.check_cancelled()
-        except (pa.ArrowException, OSError) as exc:
-            if isinstance(exc, OSError) and exc.errno is not None:
-                raise  # a real I/O error (it has an errno); pyarrow reports corrupt data without one
-            raise InputFileError(
-                f"{path.name} looks like a Parquet file but cannot be read ({exc}).",
-                hint="It may be damaged or incomplete; write it again from the program that made it.",
-            ) from exc
-    if not chunks:
-        return pd.DataFrame({n: pd.Series(dtype="str") for n in unique_names(names)}), sniffed.format, []
-    return pd.concat(chunks, ignore_index=True), sniffed.format, []
-
-
 def _read_xlsx(path: Path, sniffed: Sniffed, ctx: JobContext, sheet: str | None = None):
     with sniffing.open_binary(path) as fh:
-        rows, numbers, sheet_read, sheets, notes = xlsx.read_sheet(fh, path, sheet, ctx, _cell_text)
+        rows, numbers, sheet_read, sheets, notes = xlsx.read_sheet(fh, path, sheet, ctx, cell_text)
     frame = xlsx.rows_frame(rows)
     n_titles = xlsx.title_rows(frame)
     if n_titles:
@@ -468,39 +376,6 @@ def _read_xlsx(path: Path, sniffed: Sniffed, ctx: JobContext, sheet: str | None 
                         "can be chosen with the sheet picker (or --sheet NAME).")
     fmt = replace(sniffed.format, has_header=has_header, sheet=sheet_read, sheets=tuple(sheets))
     return frame.set_axis(names, axis=1), fmt, notes
-
-
-def _cell_text(value: Any) -> str:
-    """A cell or JSON value as text: "" for missing, 1.0 → "1", nested JSON as JSON."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float):
-        if value != value:
-            return ""
-        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
-def _as_text_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every column as ``str`` dtype with "" for missing values, under unique stripped names."""
-    names = unique_names(list(frame.columns))
-    return pd.DataFrame({name: _as_text(frame.iloc[:, i]) for i, name in enumerate(names)}, index=frame.index)
-
-
-def _as_text(s: pd.Series) -> pd.Series:
-    if isinstance(s.dtype, pd.StringDtype):
-        return s.astype("str").fillna("")
-    if pd.api.types.is_float_dtype(s):
-        finite = s.dropna()
-        if finite.empty or ((finite == finite.round()) & (finite.abs() < 2**53)).all():
-            s = s.astype("Int64")  # integers that became floats because of a missing value
-    if s.dtype != object:
-        return s.astype("str").where(s.notna().to_numpy(), "")
-    return pd.Series([_cell_text(v) for v in s.tolist()], index=s.index, dtype="str")
 
 
 def _long_value_notes(frame: pd.DataFrame) -> list[str]:
