@@ -1,0 +1,234 @@
+"""The Duplicates tab's widgets: built here, driven by duplicates_tab.DuplicatesTab."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .cluster_models import MEMBER_MIME, ClusterListModel, MemberModel
+from .widgets import SimilarityHistogram
+
+DEFAULT_MODEL_LABEL = "default (all-MiniLM-L6-v2, bundled)"
+
+
+class ClusterTable(QTableView):
+    """The cluster list; accepts members dragged from the member table (move to this cluster)."""
+
+    sig_members_dropped = Signal(list, int)  # rows, target cluster id
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(MEMBER_MIME):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(MEMBER_MIME) and self.indexAt(event.position().toPoint()).isValid():
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        index = self.indexAt(event.position().toPoint())
+        if not event.mimeData().hasFormat(MEMBER_MIME) or not index.isValid():
+            event.ignore()
+            return
+        rows = [int(r) for r in bytes(event.mimeData().data(MEMBER_MIME)).decode().split(",") if r]
+        event.acceptProposedAction()
+        self.sig_members_dropped.emit(rows, self.model().cluster_id(index.row()))
+
+
+def build_widgets(tab) -> None:
+    """The Duplicates tab's widgets and layout, as attributes of ``tab``."""
+    tab.model_combo = QComboBox(objectName="model_combo")
+    tab.model_combo.addItem(DEFAULT_MODEL_LABEL, "default")
+    tab.model_combo.addItem("Choose a model folder…", "__browse__")
+    tab.model_combo.activated.connect(tab._on_model_combo_activated)
+    tab.find_button = QPushButton("Find duplicates", objectName="find_button")
+    tab.find_button.setToolTip("Embed every question and find its nearest neighbours (Ctrl+F)")
+    tab.find_button.clicked.connect(tab.find_duplicates)
+    tab.info_label = QLabel(objectName="dup_info_label")
+
+    tab.slider = QSlider(Qt.Orientation.Horizontal, objectName="threshold_slider")
+    tab.slider.setRange(500, 1000)
+    tab.slider.setPageStep(10)
+    tab.spin = QDoubleSpinBox(objectName="threshold_spin")
+    tab.spin.setRange(0.5, 1.0)
+    tab.spin.setDecimals(3)
+    tab.spin.setSingleStep(0.005)
+    tab.mode_combo = QComboBox(objectName="mode_combo")
+    tab.mode_combo.addItem("Connected", "connected")
+    tab.mode_combo.addItem("Community", "community")
+    tab.mode_combo.setItemData(0, "Any chain of similar questions is one cluster", Qt.ItemDataRole.ToolTipRole)
+    tab.mode_combo.setItemData(1, "Every member is similar to its cluster's centre (tighter clusters)",
+                                Qt.ItemDataRole.ToolTipRole)
+    tab.best_f1_button = QPushButton("Best F1", objectName="best_f1_button")
+    tab.best_f1_button.setToolTip("Set the threshold that scores best on the labelled pairs of this file")
+    tab.best_f1_button.clicked.connect(tab.use_best_f1_threshold)
+    tab.best_f1_button.hide()
+    tab.counts_label = QLabel(objectName="counts_label")
+    tab.estimate_label = QLabel(objectName="estimate_label")
+    tab.histogram = SimilarityHistogram()
+    tab.histogram.setMaximumHeight(110)
+
+    from ..core.mine.defaults import DEFAULT_THRESHOLD
+
+    tab._set_threshold_widgets(float(tab._settings.value("duplicates/threshold", DEFAULT_THRESHOLD)))
+    tab.slider.valueChanged.connect(tab._on_slider_moved)
+    tab.spin.valueChanged.connect(tab._on_spin_changed)
+    tab.mode_combo.currentIndexChanged.connect(lambda _i: tab._debounce.start())
+
+    tab.filter_edit = QLineEdit(objectName="cluster_filter", placeholderText="Filter clusters by text…")
+    tab.filter_edit.textChanged.connect(tab._on_filter_changed)
+    tab.cluster_model = ClusterListModel(tab)
+    tab.cluster_table = ClusterTable()
+    tab.cluster_table.setObjectName("cluster_table")
+    tab.cluster_table.setModel(tab.cluster_model)
+    tab.cluster_table.setSortingEnabled(True)
+    tab.cluster_table.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+    tab.cluster_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    tab.cluster_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    tab.cluster_table.verticalHeader().hide()
+    tab.cluster_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    tab.cluster_table.verticalHeader().setDefaultSectionSize(tab.fontMetrics().height() + 8)
+    tab.cluster_table.setWordWrap(False)
+    tab.cluster_table.horizontalHeader().setStretchLastSection(True)
+    tab.cluster_table.selectionModel().currentRowChanged.connect(tab._on_current_cluster_changed)
+    tab.cluster_table.sig_members_dropped.connect(tab.move_members)
+
+    tab.member_model = MemberModel(tab)
+    tab.member_table = QTableView(objectName="member_table")
+    tab.member_table.setModel(tab.member_model)
+    tab.member_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    tab.member_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    tab.member_table.setDragEnabled(True)
+    tab.member_table.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+    tab.member_table.verticalHeader().hide()
+    tab.member_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    tab.member_table.verticalHeader().setDefaultSectionSize(tab.fontMetrics().height() + 8)
+    tab.member_table.setWordWrap(False)
+    header = tab.member_table.horizontalHeader()
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    digits = tab.fontMetrics().horizontalAdvance("Similarity 00")  # fixed: no measuring of 1,000s of rows
+    header.resizeSection(1, digits)
+    header.resizeSection(2, digits)
+    tab.all_columns_check = QCheckBox("Show the file's other columns", objectName="all_columns_check")
+    tab.all_columns_check.toggled.connect(lambda _on: tab._show_current_members())
+
+    buttons = QHBoxLayout()
+    tab.confirm_button = QPushButton("Confirm")
+    tab.confirm_button.setToolTip("These are duplicates: keep them together at any threshold (Enter)")
+    tab.unconfirm_button = QPushButton("Unconfirm")
+    tab.unconfirm_button.setToolTip("Forget the confirmation: the threshold decides this cluster again (Ctrl+U)")
+    tab.split_button = QPushButton("Not a duplicate")
+    tab.split_button.setToolTip("Take the selected questions out of this cluster (Delete)")
+    tab.merge_button = QPushButton("Merge")
+    tab.merge_button.setToolTip("Join the selected clusters into one (Ctrl+M; or drag a question onto a cluster)")
+    tab.canonical_button = QPushButton("Keep this one")
+    tab.canonical_button.setToolTip("The selected question is the one the export keeps (Ctrl+K)")
+    tab.export_button = QPushButton("Export…", objectName="export_button")
+    tab.export_button.setToolTip("Write a deduplicated or annotated spreadsheet, or the decisions as pairs (Ctrl+E)")
+    for b in (tab.confirm_button, tab.unconfirm_button, tab.split_button, tab.merge_button,
+              tab.canonical_button):
+        buttons.addWidget(b)
+    buttons.addStretch(1)
+    buttons.addWidget(tab.export_button)
+
+    top = QHBoxLayout()
+    top.addWidget(QLabel("Model"))
+    top.addWidget(tab.model_combo, 1)
+    top.addWidget(tab.find_button)
+    top.addWidget(tab.info_label, 2)
+    tab.info_label.setMinimumWidth(10)
+    tab.counts_label.setWordWrap(True)
+    tab.estimate_label.setWordWrap(True)
+    threshold_row = QHBoxLayout()
+    threshold_row.addWidget(QLabel("Similarity threshold"))
+    threshold_row.addWidget(tab.slider, 3)
+    threshold_row.addWidget(tab.spin)
+    threshold_row.addWidget(tab.mode_combo)
+    threshold_row.addWidget(tab.best_f1_button)
+    stats = QVBoxLayout()
+    stats.addWidget(tab.counts_label)
+    stats.addWidget(tab.estimate_label)
+    stats_row = QHBoxLayout()
+    stats_row.addLayout(stats, 1)
+    stats_row.addWidget(tab.histogram, 2)
+
+    left = QWidget()
+    left_layout = QVBoxLayout(left)
+    left_layout.setContentsMargins(0, 0, 0, 0)
+    left_layout.addWidget(tab.filter_edit)
+    left_layout.addWidget(tab.cluster_table)
+    right = QWidget()
+    right_layout = QVBoxLayout(right)
+    right_layout.setContentsMargins(0, 0, 0, 0)
+    right_layout.addWidget(tab.member_table)
+    right_layout.addWidget(tab.all_columns_check)
+    splitter = QSplitter(Qt.Orientation.Horizontal)
+    splitter.addWidget(left)
+    splitter.addWidget(right)
+    splitter.setSizes([520, 640])
+
+    layout = QVBoxLayout(tab)
+    layout.addLayout(top)
+    layout.addLayout(threshold_row)
+    layout.addLayout(stats_row)
+    layout.addWidget(splitter, 1)
+    layout.addLayout(buttons)
+    tab._set_enabled(False)
+
+def build_actions(tab) -> None:
+    """The review actions and their shortcuts (Enter only in the cluster and member tables)."""
+    def action(text, shortcut, slot, widget=tab, window_wide=False):
+        act = QAction(text, tab, shortcut=QKeySequence(shortcut))
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut if window_wide
+                               else Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        act.triggered.connect(slot)
+        widget.addAction(act)
+        return act
+
+    tab.find_action = action("Find Duplicates", "Ctrl+F", tab.find_duplicates)
+    # Enter confirms only where a cluster is looked at: in an input box it applies that box.
+    tab.confirm_action = QAction("Confirm Cluster", tab, shortcut=QKeySequence(Qt.Key.Key_Return))
+    tab.confirm_enter_action = QAction("Confirm Cluster", tab, shortcut=QKeySequence(Qt.Key.Key_Enter))
+    for act in (tab.confirm_action, tab.confirm_enter_action):
+        act.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        act.triggered.connect(tab.confirm_current)
+        tab.cluster_table.addAction(act)
+        tab.member_table.addAction(act)
+    tab.unconfirm_action = action("Unconfirm Cluster", "Ctrl+U", tab.unconfirm_current)
+    tab.split_action = action("Not a Duplicate", QKeySequence.StandardKey.Delete, tab.split_selected)
+    tab.merge_action = action("Merge Clusters", "Ctrl+M", tab.merge_selected)
+    tab.canonical_action = action("Keep This Question", "Ctrl+K", tab.make_selected_canonical)
+    tab.edit_action = action("Edit Kept Question…", "F2", tab.edit_canonical_dialog)
+    tab.undo_action = action("Undo", QKeySequence.StandardKey.Undo, tab.undo, window_wide=True)
+    tab.redo_action = action("Redo", "Ctrl+Shift+Z", tab.redo, window_wide=True)
+    tab.export_action = action("Export…", "Ctrl+E", tab.open_export_dialog, window_wide=True)
+    tab.export_button.clicked.connect(tab.open_export_dialog)
+    tab.confirm_button.clicked.connect(tab.confirm_current)
+    tab.unconfirm_button.clicked.connect(tab.unconfirm_current)
+    tab.split_button.clicked.connect(tab.split_selected)
+    tab.merge_button.clicked.connect(tab.merge_selected)
+    tab.canonical_button.clicked.connect(tab.make_selected_canonical)

@@ -1,0 +1,130 @@
+"""The review gestures and the export of the Duplicates tab, each a call on the ReviewSession.
+
+A mixin of DuplicatesTab (it uses the tab's tables, models, runner and signals): one gesture is
+one session method, one journal entry and one undo step.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .jobs import Job
+
+
+class ReviewActions:
+    # ----- review: each gesture is one session method, one journal entry, one undo ---------------
+    def _gesture(self, method, *args) -> bool:
+        """Run a review gesture; a decision that is not on disk is not made (the banner says why)."""
+        from ..core.review.decisions import DecisionNotSaved
+        from ..core.review.session import SessionClosed
+
+        if self.session is None or self.clustering is None:
+            return False
+        try:
+            message = method(*args)
+        except (DecisionNotSaved, SessionClosed) as exc:
+            self._error_handler("Review decision not saved")(exc)
+            return False
+        if message:
+            self.sig_status_message.emit(message)
+        self._update_undo_actions()
+        self.recluster()
+        return bool(message)
+
+    def _update_undo_actions(self) -> None:
+        session = self.session
+        self.undo_action.setEnabled(bool(session and session.can_undo()))
+        self.redo_action.setEnabled(bool(session and session.can_redo()))
+        self.undo_action.setText(f"Undo {session.undo_label()}" if session and session.can_undo() else "Undo")
+        self.redo_action.setText(f"Redo {session.redo_label()}" if session and session.can_redo() else "Redo")
+
+    def confirm_current(self) -> None:
+        cid = self.current_cluster_id()
+        index = self.cluster_table.currentIndex()
+        if cid is not None and self._gesture(self.session.confirm, cid):
+            self._advance_to = index.row() + 1 if index.isValid() else None  # go on to the next cluster
+
+    def unconfirm_current(self) -> None:
+        cid = self.current_cluster_id()
+        if cid is not None:
+            self._gesture(self.session.unconfirm, cid)
+
+    def selected_member_rows(self) -> list[int]:
+        ids = self.member_model.row_ids()
+        return sorted({int(ids[i.row()]) for i in self.member_table.selectionModel().selectedRows()})
+
+    def split_selected(self) -> None:
+        cid, selected = self.current_cluster_id(), self.selected_member_rows()
+        if cid is not None and selected:
+            self._gesture(self.session.split, cid, selected)
+
+    def merge_selected(self) -> None:
+        ids = {self.cluster_model.cluster_id(i.row()) for i in self.cluster_table.selectionModel().selectedRows()}
+        if len(ids) >= 2:
+            self._gesture(self.session.merge, sorted(ids))
+
+    def move_members(self, rows: list[int], target_cluster: int) -> None:
+        """Members dragged onto another cluster: one gesture, one undo."""
+        self._gesture(self.session.move, rows, target_cluster)
+
+    def make_selected_canonical(self) -> None:
+        selected = self.selected_member_rows()
+        if len(selected) == 1:
+            self._gesture(self.session.keep, selected[0])
+
+    def edit_canonical_dialog(self) -> None:
+        cid = self.current_cluster_id()
+        if cid is None:
+            return
+        from PySide6.QtWidgets import QInputDialog
+
+        current = self._display_texts()[int(self.clustering.canonical[cid])]
+        text, ok = QInputDialog.getText(self, "Edit the kept question",
+                                        "The export writes this text for the cluster's kept question:", text=current)
+        if ok:
+            self.edit_canonical_text(text)
+
+    def edit_canonical_text(self, text: str) -> None:
+        cid = self.current_cluster_id()
+        if cid is not None:
+            self._gesture(self.session.edit, cid, text)
+
+    def undo(self) -> None:
+        if self.session is not None and self.session.can_undo():
+            self._gesture(self.session.undo)
+
+    def redo(self) -> None:
+        if self.session is not None and self.session.can_redo():
+            self._gesture(self.session.redo)
+
+    # ----- export ------------------------------------------------------------------------------------
+    def export(self, kind: str, path: str | Path, overwrite_input: bool = False) -> Job:
+        return self._runner.submit(f"Exporting {Path(path).name}", _export_in_worker, self.session, kind, Path(path),
+                                   self.clustering, overwrite_input, lane="io", on_result=self._on_exported,
+                                   on_error=self._error_handler("Export failed"))
+
+    def open_export_dialog(self):
+        if self.clustering is None:
+            self.sig_status_message.emit("Find duplicates first: there is nothing to export yet.")
+            return None
+        from .export_dialog import ExportDialog
+
+        dialog = ExportDialog(self, self)
+        dialog.open()
+        return dialog
+
+    def _on_exported(self, written) -> None:
+        """Say where the export went and how many rows, with every warning about the data in it."""
+        summary = f"Exported {written.n_rows:,} rows to {written.path}"
+        self.sig_status_message.emit(summary)
+        load_notes = list(self._view.table.warnings) if self._view is not None else []
+        notes = list(written.warnings) + [f"While reading {self._view.table.path.name}: {n}" for n in load_notes]
+        self.last_export_summary = "\n".join([summary, *notes])
+        if notes:
+            self._error_handler(f"{summary}, with notes")("\n".join(notes))
+
+
+
+
+def _export_in_worker(session, kind, path, clustering, overwrite_input, ctx):
+    return session.export(kind, path, clustering=clustering, overwrite_input=overwrite_input)
