@@ -13,7 +13,7 @@ import logging
 import threading
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 # Jobs that cannot be cancelled and must not hold up quitting (importing torch at start-up)
 # run on a daemon thread of their own instead of a lane.
-DAEMON_LANE = "daemon"
+Lane = Literal["model", "io", "cluster", "daemon"]  # one worker thread per lane; daemon: a thread of its own
+DAEMON_LANE: Lane = "daemon"
 
 
 class Job(QObject):
@@ -98,7 +99,7 @@ class JobRunner(QObject):
         name: str,
         fn: Callable[..., Any],
         *args: Any,
-        lane: str = "model",
+        lane: Lane = "model",
         on_result: Callable[[Any], None] | None = None,
         on_error: Callable[[BaseException, str], None] | None = None,
     ) -> Job:

@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import QuoradupError
 
@@ -43,10 +43,13 @@ class ModelError(QuoradupError):
     """The model cannot be found, downloaded or loaded, or the device is unavailable."""
 
 
+ModelKind = Literal["bundled", "folder", "hub"]
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     name: str  # as the user gave it
-    kind: str  # "bundled" | "folder" | "hub"
+    kind: ModelKind
     path: Path | None  # local folder for bundled/folder
     hub_id: str | None
 

@@ -20,7 +20,7 @@ from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from ..errors import InputFileError
 
@@ -44,9 +44,12 @@ ENCODING_NAMES = {
 _DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 
 
+FileKind = Literal["csv", "tsv", "txt", "xlsx", "parquet", "jsonl"]
+
+
 @dataclass(frozen=True)
 class FileFormat:
-    kind: str  # "csv" | "tsv" | "txt" | "xlsx" | "parquet" | "jsonl"
+    kind: FileKind
     encoding: str | None  # None for binary formats
     delimiter: str | None  # None: one value per line (txt, single-column csv) or binary
     has_header: bool

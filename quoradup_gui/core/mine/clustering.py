@@ -21,6 +21,7 @@ import os
 import weakref
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Literal, get_args
 
 import numpy as np
 from scipy.sparse import csc_matrix, csr_matrix
@@ -31,8 +32,10 @@ from ..unionfind import UnionFind
 from .graph import NeighbourGraph, exact_group_star_pairs
 from .neighbours import inner_products_by_idx
 
-MODES = ("connected", "community")
-POLICIES = ("central", "longest", "first")
+ClusterMode = Literal["connected", "community"]
+CanonicalPolicy = Literal["central", "longest", "first"]
+MODES: tuple[ClusterMode, ...] = get_args(ClusterMode)
+POLICIES: tuple[CanonicalPolicy, ...] = get_args(CanonicalPolicy)
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Clustering:
     canonical: np.ndarray  # int32 (n_clusters,)
     similarity_to_canonical: np.ndarray  # float32 (n,), 1.0 for canonical rows and singletons
     threshold: float
-    mode: str
+    mode: ClusterMode
     policy: str
 
     @property
@@ -100,7 +103,7 @@ def cluster_at_threshold(
     embeddings: np.ndarray,
     threshold: float,
     *,
-    mode: str = "connected",
+    mode: ClusterMode = "connected",
     canonical_policy: str = "central",
     constraints: Constraints | None = None,
     text_lengths: np.ndarray | None = None,

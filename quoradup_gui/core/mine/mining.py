@@ -19,7 +19,7 @@ from ..encode.models import ModelSpec, resolve_model
 from ..errors import QuoradupError
 from ..jobs import JobContext, NullContext
 from ..text import normalize_text
-from .clustering import Clustering, Constraints, cluster_at_threshold
+from .clustering import CanonicalPolicy, Clustering, ClusterMode, Constraints, cluster_at_threshold
 from .defaults import DEFAULT_THRESHOLD  # noqa: E402,F401  (re-exported for the CLI)
 from .graph import NeighbourGraph, build_neighbour_graph
 
@@ -67,7 +67,7 @@ class MinedCollection:
     def text_lengths(self) -> np.ndarray:
         return np.fromiter((len(t) for t in self.texts), np.int64, len(self.texts))
 
-    def cluster(self, threshold: float, mode: str = "connected", canonical_policy: str = "central",
+    def cluster(self, threshold: float, mode: ClusterMode = "connected", canonical_policy: CanonicalPolicy = "central",
                 constraints: Constraints | None = None, ctx: JobContext | None = None) -> Clustering:
         # ctx matters for community mode, whose first low threshold may search many rows exhaustively.
         return cluster_at_threshold(self.graph, self.embeddings, threshold, mode=mode,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -97,10 +98,11 @@ def frame_with_edits(review: ReviewInput, decisions: ResolvedDecisions) -> pd.Da
     return frame
 
 
-EXPORT_KINDS = ("dedup", "annotated", "pairs")
+ExportKind = Literal["dedup", "annotated", "pairs"]
+EXPORT_KINDS: tuple[ExportKind, ...] = get_args(ExportKind)
 
 
-def export_review(kind: str, path: Path, review: ReviewInput, clustering: Clustering,
+def export_review(kind: ExportKind, path: Path, review: ReviewInput, clustering: Clustering,
                   decisions: ResolvedDecisions, overwrite_input: bool = False, raw_text: bool = False) -> Written:
     """Write one of the three exports atomically; the input file is never the target."""
     if kind == "dedup":

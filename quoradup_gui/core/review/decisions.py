@@ -14,7 +14,7 @@ import time
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Literal, Sequence, get_args
 
 from ..atomic import atomic_writer, describe_os_error
 from ..errors import QuoradupError
@@ -24,7 +24,8 @@ from ..text import text_key
 JOURNAL_VERSION = 1
 
 
-ACTION_KINDS = ("confirm", "unconfirm", "split", "merge", "canonical", "edit", "group")
+ActionKind = Literal["confirm", "unconfirm", "split", "merge", "canonical", "edit", "group"]
+ACTION_KINDS: tuple[ActionKind, ...] = get_args(ActionKind)
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Action:
     kind: confirm | unconfirm | split | merge | canonical | edit | group.
     """
 
-    kind: str
+    kind: ActionKind
     keys: tuple[str, ...]  # confirm/merge: the questions joined; split: (removed, *others); canonical/edit: (key,)
     text: str = ""  # edit: the new text of the canonical question
     label: str = ""  # what the Undo menu says
@@ -362,7 +363,7 @@ def keys_of(texts: Sequence[str], rows: Iterable[int]) -> tuple[str, ...]:
     return tuple(text_key(texts[int(r)]) for r in rows)
 
 
-def action_for(kind: str, texts: Sequence[str], rows: Iterable[int], label: str = "", text: str = "",
+def action_for(kind: ActionKind, texts: Sequence[str], rows: Iterable[int], label: str = "", text: str = "",
                kept: int = -1) -> Action:
     rows = tuple(int(r) for r in rows)
     return Action(kind, keys_of(texts, rows), text, label, rows, kept)

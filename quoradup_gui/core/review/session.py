@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from ..errors import QuoradupError
-from .collection import PairEstimate, ReviewInput, export_review, review_input, session_path
-from .decisions import Action, DecisionLog, ResolvedDecisions, action_for, group
+from .collection import ExportKind, PairEstimate, ReviewInput, export_review, review_input, session_path
+from .decisions import Action, ActionKind, DecisionLog, ResolvedDecisions, action_for, group
 
 if TYPE_CHECKING:
     from ..jobs import JobContext
-    from ..mine.clustering import Clustering
+    from ..mine.clustering import CanonicalPolicy, Clustering, ClusterMode
     from ..mine.mining import MinedCollection
 
 
@@ -85,7 +85,7 @@ class ReviewSession:
     def set_mined(self, mined: MinedCollection, estimate: PairEstimate | None = None) -> None:
         self.mined, self.estimate, self.clustering = mined, estimate, None
 
-    def cluster(self, threshold: float, mode: str = "connected", canonical_policy: str = "central",
+    def cluster(self, threshold: float, mode: ClusterMode = "connected", canonical_policy: CanonicalPolicy = "central",
                 resolved: ResolvedDecisions | None = None, ctx: JobContext | None = None) -> Clustering:
         """The clustering at ``threshold`` with the decisions applied (safe to run on a worker:
         pass the ``resolved`` decisions of the moment; the session is not changed)."""
@@ -225,7 +225,7 @@ class ReviewSession:
         return f"Redid: {action.label}" if action else ""
 
     # ----- export ----------------------------------------------------------------------------
-    def export(self, kind: str, path: str | Path, clustering: Clustering | None = None, overwrite_input: bool = False,
+    def export(self, kind: ExportKind, path: str | Path, clustering: Clustering | None = None, overwrite_input: bool = False,
                raw_text: bool = False):
         clustering = clustering or self.clustering
         if clustering is None:
@@ -240,7 +240,7 @@ class ReviewSession:
         rows = [int(r) for r in self.clustering.members(int(cluster_id))]
         return rows, int(self.clustering.canonical[int(cluster_id)])
 
-    def _action(self, kind: str, rows: Sequence[int], label: str, text: str = "", kept: int = -1) -> Action:
+    def _action(self, kind: ActionKind, rows: Sequence[int], label: str, text: str = "", kept: int = -1) -> Action:
         return action_for(kind, self.collection.texts, rows, label, text, kept)
 
     def _do(self, action: Action) -> None:
