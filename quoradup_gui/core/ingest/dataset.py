@@ -8,6 +8,7 @@ from typing import Any
 
 from ..jobs import JobContext, NullContext
 from .io import LoadedTable, PairColumns, Role, read_table
+from .questions import QuestionSet
 from .summary import Summary, summarize
 
 
@@ -33,6 +34,7 @@ class DatasetView:
     table: LoadedTable
     summary: Summary
     pair_stats: PairStats | None = None
+    questions: QuestionSet | None = None  # built once here; mining, review and export read it
 
     def as_dict(self) -> dict[str, Any]:
         table = self.table
@@ -98,7 +100,7 @@ def describe_table(table: LoadedTable, ctx: JobContext | None = None) -> Dataset
     """Summary and pair counts of an already loaded table (after a column override)."""
     ctx = ctx or NullContext()
     ctx.set_status("Summarising…")
-    return DatasetView(table, summarize(table.texts(), ctx), pair_stats(table))
+    return DatasetView(table, summarize(table.texts(), ctx), pair_stats(table), QuestionSet.from_table(table))
 
 
 def load_dataset_view(path: str | Path, ctx: JobContext | None = None, sheet: str | None = None) -> DatasetView:

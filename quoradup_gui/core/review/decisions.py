@@ -18,6 +18,7 @@ from typing import Iterable, Literal, Sequence, get_args
 
 from ..atomic import atomic_writer, describe_os_error
 from ..errors import QuoradupError
+from ..ingest.questions import KeyIndex, key_index
 from ..mine.clustering import Constraints
 from ..text import text_key
 
@@ -298,33 +299,6 @@ class DecisionLog:
             Constraints(must_link=tuple(sorted(must)), cannot_link=tuple(sorted(cannot)), canonical=tuple(chosen),
                         kept=tuple(kept_rows)),
             edits, confirmed, tuple(frozenset(p) for p in pins))
-
-
-class KeyIndex:
-    """text key -> rows holding that text, in file order.
-
-    One dict of ints plus lists only for repeated texts: a list per row would create 500,000
-    objects for the garbage collector to walk, a pause of a second with the GIL held.
-    """
-
-    def __init__(self, texts: Sequence[str]) -> None:
-        self._first: dict[str, int] = {}
-        self._more: dict[str, list[int]] = {}
-        for row, text in enumerate(texts):
-            key = text_key(text)
-            first = self._first.setdefault(key, row)
-            if first != row:
-                self._more.setdefault(key, [first]).append(row)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._first
-
-    def __getitem__(self, key: str) -> list[int]:
-        return self._more.get(key) or [self._first[key]]
-
-
-def key_index(texts: Sequence[str]) -> KeyIndex:
-    return KeyIndex(texts)
 
 
 def _pair(a: int, b: int) -> tuple[int, int]:

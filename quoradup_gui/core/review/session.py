@@ -1,6 +1,6 @@
 """``ReviewSession``: one collection under review, Qt-free, shared by the window and the CLI.
 
-A session owns the rows under review (:class:`ReviewInput`), the decision journal, the mined
+A session owns the rows under review (:class:`~quoradup_gui.core.ingest.questions.QuestionSet`), the decision journal, the mined
 collection once "Find duplicates" ran, and the clustering the user is looking at. Each user
 gesture is one method and one journal entry (a group of decisions where the gesture makes
 several), so one Undo takes the whole gesture back. Views read immutable values: the clustering,
@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from ..errors import QuoradupError
-from .collection import ExportKind, PairEstimate, ReviewInput, export_review, review_input, session_path
+from ..ingest.questions import QuestionSet
+from .collection import ExportKind, PairEstimate, export_review, session_path
 from .decisions import Action, ActionKind, DecisionLog, ResolvedDecisions, action_for, group
 
 if TYPE_CHECKING:
@@ -53,10 +54,10 @@ class Marks:
 
 
 class ReviewSession:
-    def __init__(self, collection: ReviewInput, log: DecisionLog) -> None:
+    def __init__(self, collection: QuestionSet, log: DecisionLog) -> None:
         self.collection = collection
         self.log = log
-        self.resolved: ResolvedDecisions = collection.resolve(log)
+        self.resolved: ResolvedDecisions = log.resolve(collection.texts, collection.key_index)
         self.mined: MinedCollection | None = None
         self.estimate: PairEstimate | None = None
         self.clustering: Clustering | None = None  # the one the user sees; gestures name its clusters
@@ -66,7 +67,8 @@ class ReviewSession:
     def open(cls, source, journal: Path | None | bool = True) -> ReviewSession:
         """A session for a loaded table or DatasetView. ``journal``: True for the collection's own
         autosaved decisions (what the app keeps), a path for another journal, False for none."""
-        collection = review_input(source)
+        collection = source if isinstance(source, QuestionSet) else getattr(source, "questions", None) \
+            or QuestionSet.from_table(getattr(source, "table", source))
         if journal is False:
             log = DecisionLog()
         else:
@@ -249,7 +251,7 @@ class ReviewSession:
         self._resolve()
 
     def _resolve(self) -> None:
-        self.resolved = self.collection.resolve(self.log)
+        self.resolved = self.log.resolve(self.collection.texts, self.collection.key_index)
 
     def _check_open(self) -> None:
         if self.closed:
