@@ -64,7 +64,7 @@ class ReviewSession:
         self.closed = False
 
     @classmethod
-    def open(cls, source, journal: Path | None | bool = True) -> ReviewSession:
+    def open(cls, source, journal: Path | str | bool = True) -> ReviewSession:
         """A session for a loaded table or DatasetView. ``journal``: True for the collection's own
         autosaved decisions (what the app keeps), a path for another journal, False for none."""
         collection = source if isinstance(source, QuestionSet) else getattr(source, "questions", None) \
