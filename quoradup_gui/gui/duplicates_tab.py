@@ -227,26 +227,31 @@ class DuplicatesTab(ReviewActions, QWidget):
     def threshold(self) -> float:
         return round(self.spin.value(), 3)
 
-    def set_threshold(self, value: float) -> None:
-        self._set_threshold_widgets(value)
+    def set_threshold(self, value: float, source=None) -> None:
+        self._set_threshold_widgets(value, source)
         self._debounce.start()
 
-    def _set_threshold_widgets(self, value: float) -> None:
+    def _set_threshold_widgets(self, value: float, source=None) -> None:
+        """Show ``value`` on the slider and in the box; the widget it came from (``source``) is
+        left alone, so typing "0.84" is never reformatted to "0.800" after the "8"."""
         value = min(max(float(value), 0.5), 1.0)
         for widget in (self.slider, self.spin):
+            if widget is source:
+                continue
             widget.blockSignals(True)
-        self.slider.setValue(int(round(value * 1000)))
-        self.spin.setValue(value)
-        for widget in (self.slider, self.spin):
+            if widget is self.slider:
+                widget.setValue(int(round(value * 1000)))
+            else:
+                widget.setValue(value)
             widget.blockSignals(False)
         self.histogram.set_threshold(value)
         self._show_estimate()
 
     def _on_slider_moved(self, value: int) -> None:
-        self.set_threshold(value / 1000)
+        self.set_threshold(value / 1000, source=self.slider)
 
     def _on_spin_changed(self, value: float) -> None:
-        self.set_threshold(value)
+        self.set_threshold(value, source=self.spin)
 
     def use_best_f1_threshold(self) -> None:
         if self.estimate is not None:

@@ -141,3 +141,19 @@ def test_an_unexpected_error_reaches_the_log_with_its_traceback_and_details(qtbo
     assert "Traceback" in window.error_banner.details and "broken" in window.error_banner.details
     record = next(r for r in caplog.records if "failed" in r.getMessage() and r.exc_info)
     assert record.levelno == logging.ERROR
+
+
+@pytest.mark.parametrize("typed", ["0.84", "0.875", "0.9", "0.613"])
+def test_a_typed_threshold_is_kept_exactly_keystroke_by_keystroke(qtbot, window, faq, typed):
+    """Issue 12.1: typing 0.84 gave 0.800 and 0.875 gave 0.870 (the box reformatted after every key)."""
+    tab = open_and_mine(qtbot, window, faq)
+    tab.spin.setFocus()
+    tab.spin.lineEdit().selectAll()
+    for ch in typed:
+        qtbot.keyClick(tab.spin, ch)
+    assert tab.spin.value() == pytest.approx(float(typed))
+    assert tab.slider.value() == round(float(typed) * 1000)
+    qtbot.keyClick(tab.spin, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tab.clustering.threshold == pytest.approx(float(typed)), timeout=20_000)
+    tab.slider.setValue(777)  # and the box follows the slider
+    assert tab.spin.value() == pytest.approx(0.777)
