@@ -39,6 +39,7 @@ class DataTab(QWidget):
     sig_view_changed = Signal(object)  # DatasetView
     sig_open_requested = Signal()
     sig_error_raised = Signal(str, object, str)  # title, exception or message, details (traceback)
+    sig_load_failed = Signal(str)  # the file that could not be opened
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -48,6 +49,7 @@ class DataTab(QWidget):
         self._view: DatasetView | None = None
         self._updating = False  # True while combos are filled from a view (no override then)
         self.last_error: str | None = None
+        self._loading: Path | None = None  # the file a load job is reading
 
         self._stack = QStackedWidget()
         self._stack.addWidget(self._build_empty_page())
@@ -164,6 +166,7 @@ class DataTab(QWidget):
         """Read ``path`` (``sheet`` of a workbook) in the background; the previous load, if any, is cancelled."""
         self._cancel_running()
         self.last_error = None
+        self._loading = Path(path)
         job = self._runner.submit(f"Opening {Path(path).name}", _load_in_worker, Path(path), sheet, lane="io",
                                   on_result=self._on_view_ready, on_error=self._on_job_error)
         self._track(job)
@@ -225,6 +228,7 @@ class DataTab(QWidget):
             self._job = None
 
     def _on_view_ready(self, view: "DatasetView") -> None:
+        self._loading = None
         self._view = view
         self._show(view)
         self.sig_view_changed.emit(view)
@@ -232,6 +236,8 @@ class DataTab(QWidget):
     def _on_job_error(self, exc: BaseException, details: str = "") -> None:
         self.last_error = str(exc)
         self.sig_error_raised.emit("Could not open the file", exc, details)
+        if self._loading is not None:
+            self.sig_load_failed.emit(str(self._loading))
 
     def _on_override_error(self, exc: BaseException, details: str = "") -> None:
         self._on_job_error(exc, details)

@@ -53,6 +53,9 @@ class MainWindow(QMainWindow):
         self.data_tab.sig_open_requested.connect(self.open_dialog)
         self.data_tab.sig_view_changed.connect(self._on_data_view_changed)
         self.data_tab.sig_error_raised.connect(self.show_error)
+        self.data_tab.sig_load_failed.connect(self._on_data_load_failed)
+        self._remember_when_open: Path | None = None  # the file to add to Open Recent once it opens
+        self._start_up_fallbacks: list[str | None] | None = None
         self.tabs.addTab(self.data_tab, "&Data")
         self.train_tab = TrainTab(self.runner, settings)
         self.data_tab.sig_view_changed.connect(self.train_tab.set_dataset)
@@ -138,20 +141,39 @@ class MainWindow(QMainWindow):
         return self.open_file(demo_collection_path(), remember=False)
 
     def open_last_or_demo(self) -> Job:
-        """At start-up: the file the user had open last time, or the demo collection on first launch."""
-        recent = self.recent_files()
-        if recent and Path(recent[0]).is_file():
-            return self.open_file(recent[0])
+        """At start-up: the file the user had open last time, or the demo collection on first launch.
+
+        A recent file that no longer opens gives way to the next one that does (or the demo), and
+        the banner says which could not be opened."""
+        candidates = [p for p in self.recent_files() if Path(p).is_file()]
+        self._start_up_fallbacks = [*candidates[1:], None]  # None: the demo
+        if candidates:
+            return self.open_file(candidates[0], keep_banner=True)
+        self._start_up_fallbacks = None
         return self.open_demo()
 
-    def open_file(self, path: str | Path, remember: bool = True) -> Job:
+    def open_file(self, path: str | Path, remember: bool = True, keep_banner: bool = False) -> Job:
+        """Open ``path``; it joins Open Recent (and the last folder) once it has opened."""
         path = Path(path).expanduser()
-        self.error_banner.hide()
+        if not keep_banner:
+            self.error_banner.hide()
+            self._start_up_fallbacks = None
         self.tabs.setCurrentWidget(self.data_tab)
-        if remember:
-            self.settings.setValue("last_folder", str(path.parent))
-            self._remember_recent(path)
+        self._remember_when_open = path if remember else None
         return self.data_tab.load(path)
+
+    def _on_data_load_failed(self, path: str) -> None:
+        failed = str(Path(path).resolve())
+        self.settings.setValue("recent_files", [p for p in self.recent_files() if p != failed])
+        if self._start_up_fallbacks:  # at start-up: the next recent file that opens, else the demo
+            following = self._start_up_fallbacks.pop(0)
+            if following is None:
+                self._start_up_fallbacks = None
+                from ..core.resources import demo_collection_path
+
+                self.open_file(demo_collection_path(), remember=False, keep_banner=True)
+            else:
+                self.open_file(following, keep_banner=True)
 
     def recent_files(self) -> list[str]:
         value = self.settings.value("recent_files", [])
@@ -246,6 +268,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(title, 10000)
 
     def _on_data_view_changed(self, view) -> None:
+        path = self._remember_when_open
+        if path is not None and view.table.path == path:
+            self.settings.setValue("last_folder", str(path.parent))
+            self._remember_recent(path)
+            self._remember_when_open = None
+        self._start_up_fallbacks = None
         self.setWindowTitle(f"{view.table.path.name} — {APP_NAME}")
 
     def _open_log_folder(self) -> None:

@@ -208,3 +208,36 @@ def test_start_up_reopens_the_last_file_else_the_demo(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.data_tab.view().table.path.name == "demo_questions.csv", timeout=10_000)
     window.open_last_or_demo()
     qtbot.waitUntil(lambda: window.data_tab.view().table.path.name == "mine.csv", timeout=10_000)
+
+
+def test_files_that_fail_to_open_never_join_open_recent(qtbot, window, tmp_path):
+    """Issue 12.5: an empty file, a PNG renamed .csv or a folder went into Open Recent."""
+    good = write_csv(tmp_path / "good.csv", ["question"], [["Is this mine?"], ["Whose is this?"]])
+    window.open_file(good)
+    qtbot.waitUntil(lambda: window.data_tab.view() is not None, timeout=10_000)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    png = tmp_path / "image.csv"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    for bad in (empty, png, tmp_path):
+        window.open_file(bad)
+        qtbot.waitUntil(lambda: window.data_tab.last_error is not None and not window.data_tab.is_busy(),
+                        timeout=10_000)
+    assert window.recent_files() == [str(good.resolve())]
+
+
+def test_start_up_falls_back_when_the_last_file_fails(qtbot, window, tmp_path):
+    good = write_csv(tmp_path / "good.csv", ["question"], [["Is this mine?"], ["Whose is this?"]])
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))  # was fine once, damaged since
+    window.settings.setValue("recent_files", [str(broken.resolve()), str(good.resolve())])
+    window.open_last_or_demo()
+    qtbot.waitUntil(lambda: window.data_tab.view() is not None and window.data_tab.view().table.path == good.resolve()
+                    or (window.data_tab.view() is not None and window.data_tab.view().table.path.name == "good.csv"),
+                    timeout=10_000)
+    assert window.error_banner.isVisible() and "broken.csv" in window.error_banner.text()
+    assert window.recent_files() == [str(good.resolve())]
+    good.write_bytes(b"")  # now the last good one fails too: the demo opens, and the banner says why
+    window.open_last_or_demo()
+    qtbot.waitUntil(lambda: window.data_tab.view().table.path.name == "demo_questions.csv", timeout=10_000)
+    assert window.error_banner.isVisible() and "good.csv" in window.error_banner.text()
