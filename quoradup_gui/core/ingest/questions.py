@@ -10,7 +10,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..text import text_key
+from ..text import as_strings, text_key
 from .io import LoadedTable
 from .roles import Role
 
@@ -46,7 +46,7 @@ class QuestionSet:
 def _question_set(table: LoadedTable) -> QuestionSet:
     if table.role is Role.COLLECTION:
         column = table.question_column
-        texts = tuple("" if v is None else str(v) for v in table.frame[column].tolist())
+        texts = tuple(as_strings(table.frame[column]))  # in slices: one 500k-row tolist() stalls the GUI
         return QuestionSet(table.path, column, texts, table.frame, None)
     distinct = table.texts()
     texts = tuple(distinct.tolist())
