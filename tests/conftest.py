@@ -71,3 +71,24 @@ def readonly_folder(tmp_path):
     _mount_tmpfs(folder, "size=64k,ro")
     yield folder
     _unmount(folder)
+
+
+# A small FAQ for the review tests (core session and window): three paraphrase groups and three others.
+GROUPS = [
+    ["How do I reset my password?", "How can I reset my password?", "How to reset my password?",
+     "I need to reset my password, how?"],
+    ["Where is my parcel?", "Where is my package?", "Where's my parcel?"],
+    ["Can I pay by credit card?", "Can I pay with a credit card?"],
+]
+OTHERS = ["Why is the sky blue?", "What is the capital of France?", "How do volcanoes form?"]
+
+
+@pytest.fixture
+def faq(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    texts = [t for g in GROUPS for t in g] + OTHERS
+    path = tmp_path / "faq.csv"
+    import pandas as pd
+
+    pd.DataFrame({"id": range(len(texts)), "question": texts}).to_csv(path, index=False)
+    return path

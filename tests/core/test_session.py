@@ -5,29 +5,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from quoradup_gui.core.ingest.io import read_table
 from quoradup_gui.core.mine.mining import MiningParams, mine_collection
 from quoradup_gui.core.review.session import ReviewSession, SessionClosed
-
-GROUPS = [
-    ["How do I reset my password?", "How can I reset my password?", "How to reset my password?",
-     "I need to reset my password, how?"],
-    ["Where is my parcel?", "Where is my package?", "Where's my parcel?"],
-    ["Can I pay by credit card?", "Can I pay with a credit card?"],
-]
-OTHERS = ["Why is the sky blue?", "What is the capital of France?", "How do volcanoes form?"]
-
-
-@pytest.fixture
-def faq(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    texts = [t for g in GROUPS for t in g] + OTHERS
-    path = tmp_path / "faq.csv"
-    pd.DataFrame({"id": range(len(texts)), "question": texts}).to_csv(path, index=False)
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -12,23 +12,6 @@ from PySide6.QtCore import Qt
 from .conftest import wait_for_view
 from .test_duplicates_tab import open_and_mine, wait_reclustered
 
-GROUPS = [
-    ["How do I reset my password?", "How can I reset my password?", "How to reset my password?",
-     "I need to reset my password, how?"],
-    ["Where is my parcel?", "Where is my package?", "Where's my parcel?"],
-    ["Can I pay by credit card?", "Can I pay with a credit card?"],
-]
-OTHERS = ["Why is the sky blue?", "What is the capital of France?", "How do volcanoes form?"]
-
-
-@pytest.fixture
-def faq(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    texts = [t for g in GROUPS for t in g] + OTHERS
-    path = tmp_path / "faq.csv"
-    pd.DataFrame({"id": range(len(texts)), "question": texts}).to_csv(path, index=False)
-    return path
-
 
 def at(qtbot, tab, threshold):
     tab.set_threshold(threshold)
