@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..atomic import describe_os_error
+from ..atomic import atomic_write_text, describe_os_error
 from ..encode.model_folders import (
     RECORD_FILE,
     destination,
@@ -31,7 +31,7 @@ from ..encode.model_folders import (
 )
 from ..encode.models import ModelSpec, resolve_model
 from ..errors import JobCancelled, QuoradupError
-from ..ingest.io import LoadedTable, atomic_write_text
+from ..ingest.io import LoadedTable
 from ..jobs import JobContext, NullContext
 from ..resources import app_data_dir
 from .config import PRECISIONS, TrainingConfig, TrainingResult
