@@ -34,7 +34,7 @@ class DatasetView:
     table: LoadedTable
     summary: Summary
     pair_stats: PairStats | None = None
-    questions: QuestionSet | None = None  # built once here; mining, review and export read it
+    questions: QuestionSet | None = None  # None: the review session builds it once, in its own job
 
     def as_dict(self) -> dict[str, Any]:
         table = self.table
@@ -100,7 +100,7 @@ def describe_table(table: LoadedTable, ctx: JobContext | None = None) -> Dataset
     """Summary and pair counts of an already loaded table (after a column override)."""
     ctx = ctx or NullContext()
     ctx.set_status("Summarising…")
-    return DatasetView(table, summarize(table.texts(), ctx), pair_stats(table), QuestionSet.from_table(table))
+    return DatasetView(table, summarize(table.texts(), ctx), pair_stats(table))
 
 
 def load_dataset_view(path: str | Path, ctx: JobContext | None = None, sheet: str | None = None) -> DatasetView:
