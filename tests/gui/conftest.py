@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import gc
 import sys
 import threading
 import time
@@ -65,6 +66,23 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 
 
 
+def _current_frames() -> dict:
+    """``sys._current_frames()`` with the garbage collector off while it runs.
+
+    On Python 3.11 a collection that starts inside it (it allocates a frame object per thread
+    while holding the runtime's thread-list lock) can deadlock the whole process against the
+    GIL (CPython gh-106883, not fixed in 3.11): CI hung for an hour in the training heartbeat
+    test that way. With collections off it allocates without ever giving up the GIL.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return sys._current_frames()
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 class Heartbeat:
     """A 10 ms timer on the GUI thread; the largest gap between beats is the worst stall.
 
@@ -106,7 +124,7 @@ class Heartbeat:
         main, me = threading.main_thread().ident, threading.get_ident()
         while not self._stop.wait(0.01):
             stacks = []
-            for ident, frame in sys._current_frames().items():
+            for ident, frame in _current_frames().items():
                 if ident == me:
                     continue
                 names = [f"{Path(f.f_code.co_filename).name}:{f.f_lineno} {f.f_code.co_name}"
