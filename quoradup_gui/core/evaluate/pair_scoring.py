@@ -13,6 +13,7 @@ from ..encode.embedding import EncodeOptions, encode_texts
 from ..encode.models import resolve_model
 from ..errors import ColumnError
 from ..ingest.io import LoadedTable, Role
+from ..ingest.questions import QuestionSet
 from ..jobs import JobContext, NullContext
 from ..mine.graph import build_neighbour_graph
 from .evaluation import MiningMetrics, PairMetrics, mining_corpus_from_pairs, mining_metrics, pair_metrics
@@ -49,44 +50,57 @@ def require_labelled_pairs(table: LoadedTable) -> None:
                           hint="Add a label column (1/0, yes/no or true/false) or choose it in the Data tab.")
 
 
-def score_pairs(table: LoadedTable, options: EncodeOptions, model: str = "default",
+def labelled_questions(source: LoadedTable | QuestionSet) -> QuestionSet:
+    """The QuestionSet of a labelled pair file (built here from a table; checked either way)."""
+    if isinstance(source, LoadedTable):
+        require_labelled_pairs(source)
+        return QuestionSet.from_table(source)
+    if source.pairs is None or source.pairs.labels is None:
+        raise ColumnError(f"{source.path.name} is not a labelled pair file.",
+                          hint="Evaluation needs pairs with a label, e.g. question1, question2, is_duplicate.")
+    return source
+
+
+def score_pairs(source: LoadedTable | QuestionSet, options: EncodeOptions, model: str = "default",
                 ctx: JobContext | None = None) -> PairScores:
-    """Cosine similarity of each labelled pair under ``model`` (distinct texts encoded once)."""
+    """Cosine similarity of each labelled pair under ``model`` (each distinct question encoded once)."""
     ctx = ctx or NullContext()
-    require_labelled_pairs(table)
-    p = table.pairs
-    text1 = table.frame[p.text1].tolist()
-    text2 = table.frame[p.text2].tolist()
-    encoded = encode_texts(resolve_model(model), text1 + text2, options, ctx).embeddings
-    n = len(text1)
-    scores = np.einsum("ij,ij->i", encoded[:n], encoded[n:]).astype(np.float32)
-    blank = np.array([not str(a).strip() or not str(b).strip() for a, b in zip(text1, text2)])
+    questions = labelled_questions(source)
+    p = questions.pairs
+    encoded = encode_texts(resolve_model(model), list(questions.texts), options, ctx).embeddings
+    blank = (p.row1 < 0) | (p.row2 < 0)
+    r1, r2 = np.where(blank, 0, p.row1), np.where(blank, 0, p.row2)
+    if len(encoded):
+        scores = np.einsum("ij,ij->i", encoded[r1], encoded[r2]).astype(np.float32)
+    else:
+        scores = np.zeros(len(p), dtype=np.float32)
     scores[blank] = np.nan
-    labels = table.labels().astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    labels = p.labels.copy()
     labels[blank] = np.nan
     return PairScores(scores, labels)
 
 
-def evaluate_pair_table(table: LoadedTable, model: str = "default", options: EncodeOptions | None = None,
+def evaluate_pair_table(source: LoadedTable | QuestionSet, model: str = "default", options: EncodeOptions | None = None,
                         mining: bool = False, ctx: JobContext | None = None) -> EvaluationResult:
     ctx = ctx or NullContext()
     options = options or EncodeOptions()
-    scored = score_pairs(table, options, model, ctx)
+    questions = labelled_questions(source)
+    scored = score_pairs(questions, options, model, ctx)
     keep = ~np.isnan(scored.scores)
     metrics = pair_metrics(scored.scores[keep], scored.labels[keep])
-    mined = mining_on_pairs(table, options, model, ctx) if mining else None
+    mined = mining_on_pairs(questions, options, model, ctx) if mining else None
     return EvaluationResult(model, metrics, mined)
 
 
-def mining_on_pairs(table: LoadedTable, options: EncodeOptions, model: str = "default",
+def mining_on_pairs(source: LoadedTable | QuestionSet, options: EncodeOptions, model: str = "default",
                     ctx: JobContext | None = None) -> MiningMetrics:
-    """Mine the distinct questions of the pair file; gold = transitive closure of its duplicates."""
+    """Mine the distinct questions of the pair file; gold = transitive closure of its duplicates
+    (questions are the file's question ids when it has them, else distinct texts)."""
     ctx = ctx or NullContext()
-    p = table.pairs
-    frame = table.frame
-    texts, ids, gold = mining_corpus_from_pairs(
-        frame[p.text1], frame[p.text2], table.labels(),
-        frame[p.qid1] if p.qid1 else None, frame[p.qid2] if p.qid2 else None)
+    questions = labelled_questions(source)
+    p = questions.pairs
+    text1, text2 = questions.pair_texts()
+    texts, ids, gold = mining_corpus_from_pairs(text1, text2, p.labels, p.qid1, p.qid2)
     embeddings = encode_texts(resolve_model(model), texts, options, ctx).embeddings
     ctx.set_status(f"Mining {len(texts):,} questions…")
     graph = build_neighbour_graph(embeddings, None, k=min(MINING_TOP_K, max(len(texts) - 1, 1)),
