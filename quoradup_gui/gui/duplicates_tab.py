@@ -37,6 +37,7 @@ class DuplicatesTab(ReviewActions, QWidget):
     sig_mining_finished = Signal(object)
     sig_error_raised = Signal(str, object, str)  # title, exception or message, details (traceback)
     sig_status_message = Signal(str)  # what a review action or an export did, for the status bar
+    sig_notice_raised = Signal(str, str, str, object)  # title, message, level (info|warning), action or None
 
     def __init__(self, runner: JobRunner, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -143,7 +144,8 @@ class DuplicatesTab(ReviewActions, QWidget):
         restored = f" · {len(self.decisions)} review decisions restored" if len(self.decisions) else ""
         self.info_label.setText(f"{self.review.n:,} questions from {self.review.path.name}{restored}")
         if self.decisions.notes:
-            self._error_handler("Some saved review decisions could not be restored")("\n".join(self.decisions.notes))
+            self.sig_notice_raised.emit("Some saved review decisions could not be restored",
+                                        "\n".join(self.decisions.notes), "warning", None)
         self.counts_label.setText("Press <b>Find duplicates</b> to embed the questions and group them by meaning.")
         self._update_undo_actions()
         if self._find_when_prepared:
@@ -268,7 +270,7 @@ class DuplicatesTab(ReviewActions, QWidget):
 
     # ----- clustering ------------------------------------------------------------------------------
     def recluster(self) -> None:
-        if self.mined is None:
+        if self.mined is None or self._runner.is_closed():  # a debounced change can fire after quitting
             return
         self._settings.setValue("duplicates/threshold", self.threshold())
         self._cluster_request += 1

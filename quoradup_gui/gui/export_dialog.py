@@ -82,13 +82,27 @@ class ExportDialog(QDialog):
     def _on_export_clicked(self) -> None:
         path = Path(self.path_edit.text()).expanduser()
         overwrite_input = False
-        if path.exists() and path.resolve() == Path(self._tab.review.path).resolve():
-            answer = QMessageBox.warning(self, "Overwrite the input file?",
-                                         f"{path.name} is the file you opened. Replace it with the export?",
-                                         QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                         QMessageBox.StandardButton.No)
+        if path.is_dir():
+            self._ask("Choose a file name", f"{path} is a folder. Type a file name to export to.",
+                      QMessageBox.StandardButton.Ok)
+            return
+        if path.exists():
+            if path.resolve() == Path(self._tab.review.path).resolve():
+                question = ("Overwrite the input file?", f"{path.name} is the file you opened. Replace it with the export?")
+                overwrite_input = True
+            else:
+                question = (f"Replace {path.name}?", f"{path.name} already exists in {path.parent}. "
+                            "Replace it with this export?")
+            answer = self._ask(*question, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 return
-            overwrite_input = True
         self.job = self._tab.export(self.kind(), path, overwrite_input=overwrite_input)
         self.accept()
+
+    def _ask(self, title: str, text: str, buttons) -> QMessageBox.StandardButton:
+        """A modal question; "No" (or the only button) is the default, so Enter never replaces a file."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, buttons, self)
+        box.setObjectName("export_question")
+        box.setDefaultButton(QMessageBox.StandardButton.No if buttons & QMessageBox.StandardButton.No
+                             else QMessageBox.StandardButton.Ok)
+        return QMessageBox.StandardButton(box.exec())

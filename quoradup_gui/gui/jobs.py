@@ -168,6 +168,10 @@ class JobRunner(QObject):
         self._active.discard(job)
         self.sig_job_done.emit(job)
 
+    def is_closed(self) -> bool:
+        """True once shut down (on quit): nothing more can be submitted."""
+        return self._closed
+
     def active_jobs(self) -> list[Job]:
         return [job for job in self._active if job.is_running()]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
@@ -23,7 +23,7 @@ from .data_tab import DataTab
 from .duplicates_tab import DuplicatesTab
 from .jobs import DAEMON_LANE, Job, JobRunner
 from .train_tab import TrainTab
-from .widgets import ErrorBanner, JobProgress
+from .widgets import ErrorBanner, JobProgress, open_folder
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.train_tab.sig_use_model_requested.connect(self._on_use_model_requested)
         self.train_tab.sig_error_raised.connect(self.show_error)
         self.duplicates_tab.sig_error_raised.connect(self.show_error)
+        self.duplicates_tab.sig_notice_raised.connect(self.show_notice)
         self.duplicates_tab.sig_status_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -267,6 +268,11 @@ class MainWindow(QMainWindow):
         self.error_banner.show_message(title, message, details)
         self.statusBar().showMessage(title, 10000)
 
+    def show_notice(self, title: str, message: str, level: str = "info", action=None) -> None:
+        """A result or a warning (not an error) in the banner, with an optional (label, callable) action."""
+        self.error_banner.show_message(title, message, level=level, action=action)
+        self.statusBar().showMessage(title, 10000)
+
     def _on_data_view_changed(self, view) -> None:
         path = self._remember_when_open
         if path is not None and view.table.path == path:
@@ -278,7 +284,7 @@ class MainWindow(QMainWindow):
 
     def _open_log_folder(self) -> None:
         if self.log_dir is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.log_dir)))
+            open_folder(self.log_dir)
 
     # ----- state --------------------------------------------------------------------------------
     def is_tab_ready(self, tab: str) -> bool:

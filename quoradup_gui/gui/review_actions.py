@@ -114,16 +114,20 @@ class ReviewActions:
         return dialog
 
     def _on_exported(self, written) -> None:
-        """Say where the export went and how many rows, with every warning about the data in it."""
+        """Say where the export went and how many rows, with every warning about the data in it,
+        and offer to open its folder."""
+        from .widgets import open_folder
+
         summary = f"Exported {written.n_rows:,} rows to {written.path}"
         self.sig_status_message.emit(summary)
         load_notes = list(self._view.table.warnings) if self._view is not None else []
         notes = list(written.warnings) + [f"While reading {self._view.table.path.name}: {n}" for n in load_notes]
         self.last_export_summary = "\n".join([summary, *notes])
-        if notes:
-            self._error_handler(f"{summary}, with notes")("\n".join(notes))
-
-
+        title = f"Exported {written.n_rows:,} rows" + (", with notes" if notes else "")
+        message = "\n".join([str(written.path), *notes])
+        folder = Path(written.path).parent
+        self.sig_notice_raised.emit(title, message, "warning" if notes else "info",
+                                    ("Open folder", lambda: open_folder(folder)))
 
 
 def _export_in_worker(session, kind, path, clustering, overwrite_input, ctx):

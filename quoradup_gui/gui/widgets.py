@@ -20,29 +20,45 @@ from PySide6.QtWidgets import (
 from .jobs import Job
 
 
+def open_folder(folder) -> bool:
+    """Show ``folder`` in the desktop's file manager."""
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QDesktopServices
+
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+
 def format_eta(seconds: float) -> str:
     seconds = max(int(seconds), 0)
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+BANNER_STYLES = {  # level: background, border, text
+    "error": ("#fdecea", "#e0a39c", "#5f1d16"),
+    "warning": ("#fff4e0", "#e5c07b", "#5c3d00"),
+    "info": ("#e8f4ea", "#9cc9a4", "#1d4d27"),
+}
+
+
 class ErrorBanner(QFrame):
-    """The one place errors are shown: a dismissable strip at the top of the window."""
+    """The one strip at the top of the window where the app tells the user something: errors
+    (red, with Details… for unexpected ones), warnings (amber) and results (green), each with an
+    optional action button such as "Open folder"."""
 
     sig_details_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("error_banner")
-        self.setStyleSheet(
-            "#error_banner { background: #fdecea; border: 1px solid #e0a39c; border-radius: 4px; }"
-            "#error_banner QLabel { color: #5f1d16; }"
-        )
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
         self._label = QLabel()
         self._label.setWordWrap(True)
         self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.action_button = QPushButton(objectName="banner_action_button")
+        self.action_button.clicked.connect(self._on_action_clicked)
+        self.action_button.hide()
         self.details_button = QPushButton("Details…", objectName="error_details_button")
         self.details_button.setToolTip("What went wrong, for a bug report (also in the log file)")
         self.details_button.clicked.connect(self._show_details)
@@ -53,18 +69,38 @@ class ErrorBanner(QFrame):
         close.setAutoRaise(True)
         close.clicked.connect(self.hide)
         layout.addWidget(self._label)
+        layout.addWidget(self.action_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.details_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.details = ""
+        self.level = "error"
         self._title = ""
+        self._action = None
+        self._set_level("error")
         self.hide()
 
-    def show_message(self, title: str, message: str, details: str = "") -> None:
-        """``details``: the traceback of an unexpected error, offered behind Details…"""
+    def _set_level(self, level: str) -> None:
+        self.level = level
+        background, border, text = BANNER_STYLES[level]
+        self.setStyleSheet(f"#error_banner {{ background: {background}; border: 1px solid {border}; border-radius: 4px; }}"
+                           f"#error_banner QLabel {{ color: {text}; }}")
+
+    def show_message(self, title: str, message: str, details: str = "", level: str = "error",
+                     action: tuple[str, object] | None = None) -> None:
+        """``details``: the traceback of an unexpected error, offered behind Details…;
+        ``action``: (button text, callable) offered beside the message."""
         self.details, self._title = details, title
+        self._set_level(level)
         self._label.setText(f"<b>{_escape(title)}</b><br>{_escape(message).replace(chr(10), '<br>')}")
         self.details_button.setVisible(bool(details))
+        self._action = action[1] if action else None
+        self.action_button.setText(action[0] if action else "")
+        self.action_button.setVisible(action is not None)
         self.show()
+
+    def _on_action_clicked(self) -> None:
+        if self._action is not None:
+            self._action()
 
     def _show_details(self) -> None:
         from PySide6.QtWidgets import QMessageBox

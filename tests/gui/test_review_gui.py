@@ -140,3 +140,13 @@ def test_a_typed_threshold_is_kept_exactly_keystroke_by_keystroke(qtbot, window,
     qtbot.waitUntil(lambda: tab.clustering.threshold == pytest.approx(float(typed)), timeout=20_000)
     tab.slider.setValue(777)  # and the box follows the slider
     assert tab.spin.value() == pytest.approx(0.777)
+
+
+def test_a_threshold_change_pending_at_quit_does_nothing(qtbot, window, faq):
+    """The slider's debounce fires 150 ms after the last move; if the window quit meanwhile, it
+    must not try to start a clustering job (it raised "JobRunner is shut down" in the event loop)."""
+    tab = open_and_mine(qtbot, window, faq)
+    tab.set_threshold(0.7)
+    window.runner.shutdown()
+    qtbot.wait(400)  # pytest-qt fails the test if the timer's slot raised
+    assert tab._cluster_job is None or not tab._cluster_job.is_running()
