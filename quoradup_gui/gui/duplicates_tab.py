@@ -92,6 +92,12 @@ class DuplicatesTab(ReviewActions, QWidget):
                        self.merge_button,
                        self.canonical_button, self.export_button, self.all_columns_check):
             widget.setEnabled(mined)
+        # The Review menu and Export are greyed out until there are clusters to act on.
+        for act in (self.confirm_action, self.confirm_enter_action, self.unconfirm_action, self.split_action,
+                    self.merge_action, self.canonical_action, self.edit_action, self.export_action,
+                    self.filter_action, self.switch_pane_action):
+            act.setEnabled(mined)
+        self._update_undo_actions()
 
     # ----- data in ---------------------------------------------------------------------------
     def set_dataset(self, view: "DatasetView") -> None:
@@ -148,6 +154,7 @@ class DuplicatesTab(ReviewActions, QWidget):
                                         "\n".join(self.decisions.notes), "warning", None)
         self.counts_label.setText("Press <b>Find duplicates</b> to embed the questions and group them by meaning.")
         self._update_undo_actions()
+        self.keep_keyboard_here()
         if self._find_when_prepared:
             self._find_when_prepared = False
             self.find_duplicates()
@@ -305,6 +312,7 @@ class DuplicatesTab(ReviewActions, QWidget):
         if self._advance_to is not None and self._advance_to < self.cluster_model.rowCount():
             self.cluster_table.selectRow(self._advance_to)
         self._advance_to = None
+        self.keep_keyboard_here()
         self.sig_clustering_changed.emit(clustering)
 
     def _display_texts(self):

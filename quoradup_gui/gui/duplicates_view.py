@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -59,6 +59,19 @@ class ClusterTable(QTableView):
         self.sig_members_dropped.emit(rows, self.model().cluster_id(index.row()))
 
 
+class EscClears(QObject):
+    """Esc in a non-empty filter box clears it (instead of the window's Esc, Cancel Job)."""
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if event.type() in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and event.key() == Qt.Key.Key_Escape \
+                and watched.text():
+            event.accept()
+            if event.type() == QEvent.Type.KeyPress:
+                watched.clear()
+            return event.type() == QEvent.Type.KeyPress
+        return False
+
+
 def build_widgets(tab) -> None:
     """The Duplicates tab's widgets and layout, as attributes of ``tab``."""
     tab.model_combo = QComboBox(objectName="model_combo")
@@ -99,7 +112,9 @@ def build_widgets(tab) -> None:
     tab.spin.valueChanged.connect(tab._on_spin_changed)
     tab.mode_combo.currentIndexChanged.connect(lambda _i: tab._debounce.start())
 
-    tab.filter_edit = QLineEdit(objectName="cluster_filter", placeholderText="Filter clusters by text…")
+    tab.filter_edit = QLineEdit(objectName="cluster_filter", placeholderText="Filter clusters by text… (Ctrl+L)")
+    tab.filter_edit.setClearButtonEnabled(True)
+    tab.filter_edit.installEventFilter(EscClears(tab.filter_edit))
     tab.filter_edit.textChanged.connect(tab._on_filter_changed)
     tab.cluster_model = ClusterListModel(tab)
     tab.cluster_table = ClusterTable()
@@ -113,6 +128,7 @@ def build_widgets(tab) -> None:
     tab.cluster_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     tab.cluster_table.verticalHeader().setDefaultSectionSize(tab.fontMetrics().height() + 8)
     tab.cluster_table.setWordWrap(False)
+    tab.cluster_table.setTabKeyNavigation(False)  # Tab moves on to the next control, as everywhere else
     tab.cluster_table.horizontalHeader().setStretchLastSection(True)
     tab.cluster_table.selectionModel().currentRowChanged.connect(tab._on_current_cluster_changed)
     tab.cluster_table.sig_members_dropped.connect(tab.move_members)
@@ -128,6 +144,7 @@ def build_widgets(tab) -> None:
     tab.member_table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     tab.member_table.verticalHeader().setDefaultSectionSize(tab.fontMetrics().height() + 8)
     tab.member_table.setWordWrap(False)
+    tab.member_table.setTabKeyNavigation(False)
     header = tab.member_table.horizontalHeader()
     header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
     digits = tab.fontMetrics().horizontalAdvance("Similarity 00")  # fixed: no measuring of 1,000s of rows
@@ -156,7 +173,9 @@ def build_widgets(tab) -> None:
     buttons.addWidget(tab.export_button)
 
     top = QHBoxLayout()
-    top.addWidget(QLabel("Model"))
+    model_label = QLabel("&Model")
+    model_label.setBuddy(tab.model_combo)
+    top.addWidget(model_label)
     top.addWidget(tab.model_combo, 1)
     top.addWidget(tab.find_button)
     top.addWidget(tab.info_label, 2)
@@ -164,7 +183,9 @@ def build_widgets(tab) -> None:
     tab.counts_label.setWordWrap(True)
     tab.estimate_label.setWordWrap(True)
     threshold_row = QHBoxLayout()
-    threshold_row.addWidget(QLabel("Similarity threshold"))
+    threshold_label = QLabel("&Similarity threshold")
+    threshold_label.setBuddy(tab.spin)
+    threshold_row.addWidget(threshold_label)
     threshold_row.addWidget(tab.slider, 3)
     threshold_row.addWidget(tab.spin)
     threshold_row.addWidget(tab.mode_combo)
@@ -197,7 +218,6 @@ def build_widgets(tab) -> None:
     layout.addLayout(stats_row)
     layout.addWidget(splitter, 1)
     layout.addLayout(buttons)
-    tab._set_enabled(False)
 
 def build_actions(tab) -> None:
     """The review actions and their shortcuts (Enter only in the cluster and member tables)."""
@@ -210,6 +230,8 @@ def build_actions(tab) -> None:
         return act
 
     tab.find_action = action("Find Duplicates", "Ctrl+F", tab.find_duplicates)
+    tab.filter_action = action("Filter Clusters", "Ctrl+L", tab.focus_filter)
+    tab.switch_pane_action = action("Switch Between Clusters and Questions", "F6", tab.switch_pane)
     # Enter confirms only where a cluster is looked at: in an input box it applies that box.
     tab.confirm_action = QAction("Confirm Cluster", tab, shortcut=QKeySequence(Qt.Key.Key_Return))
     tab.confirm_enter_action = QAction("Confirm Cluster", tab, shortcut=QKeySequence(Qt.Key.Key_Enter))
@@ -232,3 +254,4 @@ def build_actions(tab) -> None:
     tab.split_button.clicked.connect(tab.split_selected)
     tab.merge_button.clicked.connect(tab.merge_selected)
     tab.canonical_button.clicked.connect(tab.make_selected_canonical)
+    tab._set_enabled(False)

@@ -67,6 +67,7 @@ class MainWindow(QMainWindow):
         self.train_tab.sig_error_raised.connect(self.show_error)
         self.duplicates_tab.sig_error_raised.connect(self.show_error)
         self.duplicates_tab.sig_notice_raised.connect(self.show_notice)
+        self.tabs.currentChanged.connect(self._on_tab_changed)
         self.duplicates_tab.sig_status_message.connect(lambda text: self.statusBar().showMessage(text, 10000))
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -267,6 +268,10 @@ class MainWindow(QMainWindow):
                 log.error("%s: %s", title, message)
         self.error_banner.show_message(title, message, details)
         self.statusBar().showMessage(title, 10000)
+
+    def _on_tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.duplicates_tab:
+            self.duplicates_tab.focus_default()  # its shortcuts work where the focus is in the tab
 
     def show_notice(self, title: str, message: str, level: str = "info", action=None) -> None:
         """A result or a warning (not an error) in the banner, with an optional (label, callable) action."""

@@ -8,10 +8,46 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
+
 from .jobs import Job
 
 
 class ReviewActions:
+    # ----- keyboard --------------------------------------------------------------------------
+    def focus_default(self) -> None:
+        """Where the keyboard starts when the tab is shown: the cluster list once there are
+        clusters, else Find duplicates (so the tab's shortcuts work at once)."""
+        if self.cluster_table.isEnabled() and self.cluster_model.rowCount():
+            self.cluster_table.setFocus(Qt.FocusReason.TabFocusReason)
+            if not self.cluster_table.selectionModel().hasSelection():
+                self.cluster_table.selectRow(0)
+        else:
+            self.find_button.setFocus(Qt.FocusReason.TabFocusReason)
+
+    def keep_keyboard_here(self) -> None:
+        """Once the tab is ready (prepared, mined), the keyboard is in it, unless the user put it elsewhere in it."""
+        from PySide6.QtWidgets import QApplication
+
+        focused = QApplication.focusWidget()
+        if self.isVisible() and (focused is None or focused is self.find_button or not focused.isEnabled()
+                                 or not self.isAncestorOf(focused)):
+            self.focus_default()
+
+    def focus_filter(self) -> None:
+        if self.filter_edit.isEnabled():
+            self.filter_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            self.filter_edit.selectAll()
+
+    def switch_pane(self) -> None:
+        """F6: from the cluster list to its questions and back."""
+        if not self.cluster_table.isEnabled():
+            return
+        target = self.cluster_table if self.member_table.hasFocus() else self.member_table
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if target is self.member_table and not target.selectionModel().hasSelection() and self.member_model.rowCount():
+            target.selectRow(0)
+
     # ----- review: each gesture is one session method, one journal entry, one undo ---------------
     def _gesture(self, method, *args) -> bool:
         """Run a review gesture; a decision that is not on disk is not made (the banner says why)."""
