@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.log_dir = log_dir
         self.heavy_ready = False
+        self.last_help_dialog = None  # the Help dialog shown last (About, shortcuts, guide)
         self.setWindowTitle(APP_NAME)
         self.setAcceptDrops(True)
         self.runner = JobRunner(self)
@@ -94,7 +95,7 @@ class MainWindow(QMainWindow):
                                    statusTip="Open a question collection or a labelled pair file")
         self.open_action.triggered.connect(self.open_dialog)
         self.demo_action = QAction("Open &Demo Collection", self, triggered=self.open_demo)
-        self.quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close)
+        self.quit_action = QAction("&Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
         self.cancel_action = QAction("&Cancel Job", self, shortcut=QKeySequence(Qt.Key.Key_Escape),
                                      triggered=self._on_cancel_triggered)
         self.recent_menu = QMenu("Open &Recent", self, objectName="recent_menu")
@@ -112,9 +113,12 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(dup.undo_action)
         edit_menu.addAction(dup.redo_action)
         review_menu = self.menuBar().addMenu("&Review")
-        for act in (dup.find_action, dup.confirm_action, dup.split_action, dup.merge_action, dup.canonical_action,
-                    dup.edit_action):
-            review_menu.addAction(act)
+        for act in (dup.find_action, dup.confirm_action, dup.unconfirm_action, dup.split_action, dup.merge_action,
+                    dup.canonical_action, dup.edit_action, None, dup.filter_action, dup.switch_pane_action):
+            if act is None:
+                review_menu.addSeparator()
+            else:
+                review_menu.addAction(act)
         view_menu = self.menuBar().addMenu("&View")
         for i, name in enumerate(("&Data", "&Train", "D&uplicates")):
             action = QAction(name.replace("&", "") + " Tab", self, shortcut=QKeySequence(f"Ctrl+{i + 1}"))
@@ -122,6 +126,9 @@ class MainWindow(QMainWindow):
             view_menu.addAction(action)
         self.addAction(self.cancel_action)
         help_menu = self.menuBar().addMenu("&Help")
+        from .help import add_help_actions
+
+        add_help_actions(self, help_menu)
         help_menu.addAction(QAction("Open &Log Folder", self, triggered=self._open_log_folder))
 
         toolbar = self.addToolBar("Main")
