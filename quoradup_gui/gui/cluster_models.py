@@ -35,6 +35,7 @@ class ClusterListModel(QAbstractTableModel):
         self._view = np.empty(0, np.int64)  # positions into the arrays above: filtered and sorted
         self._sort = (0, Qt.SortOrder.DescendingOrder)
         self._filter = ""
+        self._unreviewed_only = False
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -63,6 +64,7 @@ class ClusterListModel(QAbstractTableModel):
         self.beginResetModel()
         self._ids = np.empty(0, np.int32)
         self._texts, self._lower = [], []
+        self._confirmed, self._new = np.empty(0, bool), np.empty(0, np.int64)
         self._view = np.empty(0, np.int64)
         self.endResetModel()
 
@@ -71,6 +73,26 @@ class ClusterListModel(QAbstractTableModel):
         self._filter = text.casefold().strip()
         self._apply_view()
         self.endResetModel()
+
+    def set_unreviewed_only(self, on: bool) -> None:
+        self.beginResetModel()
+        self._unreviewed_only = bool(on)
+        self._apply_view()
+        self.endResetModel()
+
+    def is_filtered(self) -> bool:
+        return bool(self._filter) or self._unreviewed_only
+
+    def n_clusters(self) -> int:
+        """Duplicate clusters in the clustering, shown or not."""
+        return len(self._ids)
+
+    def n_reviewed(self) -> int:
+        """Clusters the user confirmed as they are now (no member joined since)."""
+        return int(np.count_nonzero(self._reviewed())) if len(self._ids) else 0
+
+    def _reviewed(self) -> np.ndarray:
+        return self._confirmed & (self._new == 0)
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self.layoutAboutToBeChanged.emit()
@@ -83,6 +105,8 @@ class ClusterListModel(QAbstractTableModel):
         if self._filter:
             f = self._filter
             positions = np.fromiter((i for i, t in enumerate(self._lower) if f in t), np.int64)
+        if self._unreviewed_only and len(positions):
+            positions = positions[~self._reviewed()[positions]]
         column, order = self._sort
         if len(positions):
             descending = order == Qt.SortOrder.DescendingOrder

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.wording import plural
 from .jobs import Job, JobRunner
 from .table_models import DataFrameModel
 from .widgets import LengthHistogram
@@ -252,7 +253,8 @@ class DataTab(QWidget):
         self._updating = True
         try:
             self.file_label.setText(f"<b>{table.path.name}</b> &nbsp; <span style='color:gray'>{table.path.parent}</span>")
-            self.format_label.setText(f"{table.format.describe()} · {table.n_rows:,} rows · {len(columns)} columns")
+            self.format_label.setText(
+                f"{table.format.describe()} · {plural(table.n_rows, 'row')} · {plural(len(columns), 'column')}")
             sheets = list(table.format.sheets)
             _fill(self.sheet_combo, sheets, table.format.sheet)
             self._sheet_box.setVisible(len(sheets) > 1)

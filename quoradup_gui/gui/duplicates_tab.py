@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.wording import plural
 from .duplicates_view import build_actions, build_widgets
 from .jobs import Job, JobRunner
 from .review_actions import ReviewActions
@@ -87,7 +88,7 @@ class DuplicatesTab(ReviewActions, QWidget):
 
     # ----- building -------------------------------------------------------------------------
     def _set_enabled(self, mined: bool) -> None:
-        for widget in (self.slider, self.spin, self.mode_combo, self.filter_edit, self.cluster_table,
+        for widget in (self.slider, self.spin, self.mode_combo, self.filter_edit, self.unreviewed_check, self.cluster_table,
                        self.member_table, self.confirm_button, self.unconfirm_button, self.split_button,
                        self.merge_button,
                        self.canonical_button, self.export_button, self.all_columns_check):
@@ -111,12 +112,14 @@ class DuplicatesTab(ReviewActions, QWidget):
         self.session = None
         self._update_undo_actions()
         self.cluster_model.clear()
+        self.review_count_label.clear()
         self.member_model.clear()
         self.histogram.set_scores([])
         self._set_enabled(False)
         self.find_button.setEnabled(False)
         self.best_f1_button.hide()
         self.estimate_label.clear()
+        self.estimate_label.hide()
         self.counts_label.clear()
         self.info_label.setText(f"{view.table.path.name}: open this tab to find its duplicates")
         self._prepare_job = None
@@ -272,6 +275,7 @@ class DuplicatesTab(ReviewActions, QWidget):
         from ..core.evaluate.evaluation import precision_recall_at
 
         p, r = precision_recall_at(self.estimate.scores, self.estimate.labels, self.threshold())
+        self.estimate_label.show()
         self.estimate_label.setText(f"On the {len(self.estimate.labels):,} labelled pairs of this file: "
                                     f"precision {p:.2f}, recall {r:.2f} at this threshold")
 
@@ -305,9 +309,10 @@ class DuplicatesTab(ReviewActions, QWidget):
         session.show(clustering)
         self._marks = session.marks(clustering)
         self.cluster_model.set_clusters(clustering, self._display_texts(), self._marks)
+        self._show_review_count()
         self.counts_label.setText(
-            f"<b>{clustering.n_multi:,}</b> duplicate clusters · <b>{clustering.n_in_multi:,}</b> questions in them · "
-            f"an export would remove <b>{clustering.n_removed:,}</b> of {clustering.n:,} rows")
+            f"<b>{plural(clustering.n_multi, 'duplicate cluster')}</b> · <b>{plural(clustering.n_in_multi, 'question')}</b> "
+            f"in them · an export would remove <b>{clustering.n_removed:,}</b> of {plural(clustering.n, 'row')}")
         self._reselect(current)
         if self._advance_to is not None and self._advance_to < self.cluster_model.rowCount():
             self.cluster_table.selectRow(self._advance_to)
@@ -357,10 +362,6 @@ class DuplicatesTab(ReviewActions, QWidget):
                                       int(self.clustering.canonical[cid]), self._display_texts(), extra,
                                       new_rows=self._marks.new_rows if self._marks else frozenset())
 
-    def _on_filter_changed(self, text: str) -> None:
-        self.cluster_model.set_filter(text)
-        if self.cluster_model.rowCount():
-            self.cluster_table.selectRow(0)
 
 def _prepare_in_worker(view, ctx):
     from ..core.review.session import ReviewSession

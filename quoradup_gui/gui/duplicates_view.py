@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -86,11 +87,15 @@ def build_widgets(tab) -> None:
     tab.slider = QSlider(Qt.Orientation.Horizontal, objectName="threshold_slider")
     tab.slider.setRange(500, 1000)
     tab.slider.setPageStep(10)
+    tab.slider.setToolTip("Questions at least this similar are duplicates: right for fewer, surer clusters, "
+                          "left for more (PgUp/PgDn: 0.01)")
     tab.spin = QDoubleSpinBox(objectName="threshold_spin")
     tab.spin.setRange(0.5, 1.0)
     tab.spin.setDecimals(3)
     tab.spin.setSingleStep(0.005)
     tab.mode_combo = QComboBox(objectName="mode_combo")
+    tab.mode_combo.setToolTip("How similar pairs become clusters: Connected joins any chain of similar questions; "
+                              "Community keeps every member close to its cluster's centre")
     tab.mode_combo.addItem("Connected", "connected")
     tab.mode_combo.addItem("Community", "community")
     tab.mode_combo.setItemData(0, "Any chain of similar questions is one cluster", Qt.ItemDataRole.ToolTipRole)
@@ -116,6 +121,10 @@ def build_widgets(tab) -> None:
     tab.filter_edit.setClearButtonEnabled(True)
     tab.filter_edit.installEventFilter(EscClears(tab.filter_edit))
     tab.filter_edit.textChanged.connect(tab._on_filter_changed)
+    tab.unreviewed_check = QCheckBox("Unreviewed only", objectName="unreviewed_check")
+    tab.unreviewed_check.setToolTip("Hide the clusters you confirmed (a cluster a new question joined shows again)")
+    tab.unreviewed_check.toggled.connect(tab._on_unreviewed_toggled)
+    tab.review_count_label = QLabel(objectName="review_count_label")
     tab.cluster_model = ClusterListModel(tab)
     tab.cluster_table = ClusterTable()
     tab.cluster_table.setObjectName("cluster_table")
@@ -182,26 +191,35 @@ def build_widgets(tab) -> None:
     tab.info_label.setMinimumWidth(10)
     tab.counts_label.setWordWrap(True)
     tab.estimate_label.setWordWrap(True)
-    threshold_row = QHBoxLayout()
+    tab.estimate_label.hide()  # shown for labelled pair files
+    # The histogram sits right above the slider and shares its scale (align_to): a similarity
+    # is drawn above the handle position that selects it.
     threshold_label = QLabel("&Similarity threshold")
     threshold_label.setBuddy(tab.spin)
-    threshold_row.addWidget(threshold_label)
-    threshold_row.addWidget(tab.slider, 3)
-    threshold_row.addWidget(tab.spin)
-    threshold_row.addWidget(tab.mode_combo)
-    threshold_row.addWidget(tab.best_f1_button)
+    threshold_grid = QGridLayout()
+    threshold_grid.addWidget(tab.histogram, 0, 0, 1, 2)
+    threshold_grid.addWidget(threshold_label, 1, 0)
+    threshold_grid.addWidget(tab.slider, 1, 1)
+    threshold_grid.addWidget(tab.spin, 1, 2)
+    threshold_grid.addWidget(tab.mode_combo, 1, 3)
+    threshold_grid.addWidget(tab.best_f1_button, 1, 4)
+    threshold_grid.setColumnStretch(1, 1)
+    threshold_grid.setVerticalSpacing(0)
+    tab.histogram.align_to(tab.slider)
+    tab.histogram.sig_threshold_picked.connect(tab.set_threshold)
     stats = QVBoxLayout()
     stats.addWidget(tab.counts_label)
     stats.addWidget(tab.estimate_label)
-    stats_row = QHBoxLayout()
-    stats_row.addLayout(stats, 1)
-    stats_row.addWidget(tab.histogram, 2)
 
     left = QWidget()
     left_layout = QVBoxLayout(left)
     left_layout.setContentsMargins(0, 0, 0, 0)
-    left_layout.addWidget(tab.filter_edit)
+    filter_row = QHBoxLayout()
+    filter_row.addWidget(tab.filter_edit, 1)
+    filter_row.addWidget(tab.unreviewed_check)
+    left_layout.addLayout(filter_row)
     left_layout.addWidget(tab.cluster_table)
+    left_layout.addWidget(tab.review_count_label)
     right = QWidget()
     right_layout = QVBoxLayout(right)
     right_layout.setContentsMargins(0, 0, 0, 0)
@@ -214,8 +232,8 @@ def build_widgets(tab) -> None:
 
     layout = QVBoxLayout(tab)
     layout.addLayout(top)
-    layout.addLayout(threshold_row)
-    layout.addLayout(stats_row)
+    layout.addLayout(threshold_grid)
+    layout.addLayout(stats)
     layout.addWidget(splitter, 1)
     layout.addLayout(buttons)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from ..core.wording import plural
 from .jobs import Job
 
 
@@ -47,6 +48,27 @@ class ReviewActions:
         target.setFocus(Qt.FocusReason.ShortcutFocusReason)
         if target is self.member_table and not target.selectionModel().hasSelection() and self.member_model.rowCount():
             target.selectRow(0)
+
+    # ----- filtering the cluster list ------------------------------------------------------------
+    def _on_filter_changed(self, text: str) -> None:
+        self.cluster_model.set_filter(text)
+        if self.cluster_model.rowCount():
+            self.cluster_table.selectRow(0)
+        self._show_review_count()
+
+    def _on_unreviewed_toggled(self, on: bool) -> None:
+        self.cluster_model.set_unreviewed_only(on)
+        if self.cluster_model.rowCount():
+            self.cluster_table.selectRow(0)
+        self._show_review_count()
+
+    def _show_review_count(self) -> None:
+        model = self.cluster_model
+        total = model.n_clusters()
+        text = f"Reviewed {model.n_reviewed():,} of {plural(total, 'cluster')}"
+        if model.is_filtered():
+            text += f" · {model.rowCount():,} of {total:,} shown"
+        self.review_count_label.setText(text if total else "")
 
     # ----- review: each gesture is one session method, one journal entry, one undo ---------------
     def _gesture(self, method, *args) -> bool:
@@ -154,12 +176,12 @@ class ReviewActions:
         and offer to open its folder."""
         from .widgets import open_folder
 
-        summary = f"Exported {written.n_rows:,} rows to {written.path}"
+        summary = f"Exported {plural(written.n_rows, 'row')} to {written.path}"
         self.sig_status_message.emit(summary)
         load_notes = list(self._view.table.warnings) if self._view is not None else []
         notes = list(written.warnings) + [f"While reading {self._view.table.path.name}: {n}" for n in load_notes]
         self.last_export_summary = "\n".join([summary, *notes])
-        title = f"Exported {written.n_rows:,} rows" + (", with notes" if notes else "")
+        title = f"Exported {plural(written.n_rows, 'row')}" + (", with notes" if notes else "")
         message = "\n".join([str(written.path), *notes])
         folder = Path(written.path).parent
         self.sig_notice_raised.emit(title, message, "warning" if notes else "info",

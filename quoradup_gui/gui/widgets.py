@@ -243,16 +243,28 @@ class LengthHistogram(QWidget):
 
 
 class SimilarityHistogram(QWidget):
-    """Neighbour similarities (0.50 to 1.00) with the current threshold marked; pairs at or
-    above it are drawn in the accent colour."""
+    """Neighbour similarities with the current threshold marked; pairs at or above it are drawn
+    in the accent colour. Its x scale is the threshold slider's own (``align_to``), so a value
+    sits right above the slider handle that selects it; the y axis counts pairs on a log scale.
+    A click picks the threshold under the pointer."""
+
+    sig_threshold_picked = Signal(float)
+    Y_AXIS = 44  # px left of the bars for the count labels
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._counts: list[int] = []
         self._low, self._high = 0.5, 1.0
         self.threshold = 0.85
-        self.setMinimumSize(240, 90)
-        self.setToolTip("How many neighbour pairs have each similarity; pairs right of the line are duplicates")
+        self._slider = None
+        self.setMinimumSize(240, 96)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("How many neighbour pairs have each similarity (log scale); pairs right of the line "
+                        "are duplicates. Click to set the threshold there.")
+
+    def align_to(self, slider) -> None:
+        """Use ``slider``'s scale (its range is the similarity x 1000)."""
+        self._slider = slider
 
     def set_scores(self, scores, low: float = 0.5, high: float = 1.0, bins: int = 50) -> None:
         import numpy as np
@@ -266,27 +278,87 @@ class SimilarityHistogram(QWidget):
         self.threshold = value
         self.update()
 
+    # ----- the shared scale --------------------------------------------------------------------
+    def _slider_span(self) -> tuple[float, float]:
+        """x (in this widget) of the slider handle's centre at its minimum and at its maximum."""
+        slider = self._slider
+        if slider is None:
+            return float(self.Y_AXIS), float(self.width() - 14)
+        from PySide6.QtCore import QPoint
+        from PySide6.QtWidgets import QStyle, QStyleOptionSlider
+
+        option = QStyleOptionSlider()
+        slider.initStyleOption(option)
+        groove = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                               QStyle.SubControl.SC_SliderGroove, slider)
+        handle = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, option,
+                                               QStyle.SubControl.SC_SliderHandle, slider)
+        first = groove.left() + handle.width() / 2
+        last = groove.right() + 1 - handle.width() / 2
+        offset = slider.mapTo(self.window(), QPoint(0, 0)).x() - self.mapTo(self.window(), QPoint(0, 0)).x()
+        return offset + first, offset + last
+
+    def value_to_x(self, value: float) -> float:
+        first, last = self._slider_span()
+        low = self._slider.minimum() / 1000 if self._slider is not None else self._low
+        high = self._slider.maximum() / 1000 if self._slider is not None else self._high
+        return first + (last - first) * (value - low) / (high - low)
+
+    def x_to_value(self, x: float) -> float:
+        first, last = self._slider_span()
+        low = self._slider.minimum() / 1000 if self._slider is not None else self._low
+        high = self._slider.maximum() / 1000 if self._slider is not None else self._high
+        value = low + (high - low) * (x - first) / max(last - first, 1.0)
+        return min(max(value, low), high)
+
+    def y_ticks(self) -> list[int]:
+        """The counts labelled on the y axis: 1, 10, 100, … up to the tallest bar."""
+        peak = max(self._counts or [0])
+        ticks, tick = [], 1
+        while tick <= max(peak, 1):
+            ticks.append(tick)
+            tick *= 10
+        return ticks
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and self._counts:
+            self.sig_threshold_picked.emit(round(self.x_to_value(event.position().x()), 3))
+            event.accept()
+        else:
+            super().mousePressEvent(event)
+
     def paintEvent(self, event) -> None:  # noqa: N802
         if not self._counts:
             return
         import math
 
         painter = QPainter(self)
-        rect = self.rect().adjusted(14, 4, -14, -16)  # room for the first and last axis labels
-        # log scale: the low-similarity bins hold orders of magnitude more pairs
+        top, bottom = 4, self.height() - 16  # room below for the x labels
+        plot_height = bottom - top
         peak = math.log1p(max(self._counts)) or 1.0
-        width = rect.width() / len(self._counts)
         span = self._high - self._low
+        n = len(self._counts)
         for i, count in enumerate(self._counts):
-            height = rect.height() * math.log1p(count) / peak
-            left_value = self._low + span * i / len(self._counts)
+            left_value = self._low + span * i / n
+            x0, x1 = self.value_to_x(left_value), self.value_to_x(self._low + span * (i + 1) / n)
+            height = plot_height * math.log1p(count) / peak
             color = QColor(20, 135, 122) if left_value >= self.threshold - 1e-9 else QColor(170, 178, 189)
-            painter.fillRect(QRectF(rect.left() + i * width, rect.bottom() - height, max(width - 1, 1), height), color)
-        x = rect.left() + rect.width() * (self.threshold - self._low) / span
+            painter.fillRect(QRectF(x0, bottom - height, max(x1 - x0 - 1, 1), height), color)
+        x = self.value_to_x(self.threshold)
         painter.setPen(QColor(200, 60, 40))
-        painter.drawLine(int(x), rect.top(), int(x), rect.bottom())
-        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        painter.drawLine(int(x), top, int(x), bottom)
+        text = self.palette().color(QPalette.ColorRole.WindowText)
+        painter.setPen(text)
+        axis_x = int(self.value_to_x(self._low)) - 3
+        painter.drawLine(axis_x, top, axis_x, bottom)
+        for tick in self.y_ticks():
+            y = bottom - plot_height * math.log1p(tick) / peak
+            painter.drawLine(axis_x - 3, int(y), axis_x, int(y))
+            label = f"{tick // 1000}k" if tick >= 1000 else str(tick)
+            painter.drawText(QRectF(axis_x - 40, y - 7, 35, 14), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                             label)
         for value in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0):
-            vx = rect.left() + rect.width() * (value - self._low) / span
-            painter.drawText(QRectF(vx - 20, rect.bottom() + 1, 40, 14), Qt.AlignmentFlag.AlignCenter, f"{value:.1f}")
+            vx = min(max(self.value_to_x(value), 20.0), self.width() - 20.0)  # the end labels stay inside
+            painter.drawText(QRectF(vx - 20, bottom + 1, 40, 14), Qt.AlignmentFlag.AlignCenter, f"{value:.1f}")
         painter.end()
+

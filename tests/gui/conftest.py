@@ -24,6 +24,19 @@ def settings(tmp_path) -> QSettings:
 
 
 @pytest.fixture
+def demo_copy(tmp_path, monkeypatch):
+    """A copy of the demo collection (319 questions) with its own sessions folder."""
+    import shutil
+
+    from quoradup_gui.core.resources import demo_collection_path
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    path = tmp_path / "faq.csv"
+    shutil.copyfile(demo_collection_path(), path)
+    return path
+
+
+@pytest.fixture
 def window(qtbot, settings):
     win = MainWindow(settings)
     qtbot.addWidget(win)

@@ -3,27 +3,16 @@ undo/redo, export (files checked row by row), close, reopen with the decisions r
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
 from PySide6.QtCore import QSettings, Qt
 
-from quoradup_gui.core.resources import demo_collection_path
 from quoradup_gui.gui.main_window import MainWindow
 
 from .conftest import wait_for_view
 
 MINE_TIMEOUT = 240_000
-
-
-@pytest.fixture
-def demo_copy(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # sessions of this test only
-    path = tmp_path / "faq.csv"
-    shutil.copyfile(demo_collection_path(), path)
-    return path
 
 
 def open_and_mine(qtbot, window, path):

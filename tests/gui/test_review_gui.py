@@ -150,3 +150,25 @@ def test_a_threshold_change_pending_at_quit_does_nothing(qtbot, window, faq):
     window.runner.shutdown()
     qtbot.wait(400)  # pytest-qt fails the test if the timer's slot raised
     assert tab._cluster_job is None or not tab._cluster_job.is_running()
+
+
+def test_reviewed_count_unreviewed_only_and_shown_count(qtbot, window, faq):
+    tab = open_and_mine(qtbot, window, faq)
+    at(qtbot, tab, 0.75)
+    total = tab.cluster_model.rowCount()
+    assert total >= 3
+    assert tab.review_count_label.text() == f"Reviewed 0 of {total} clusters"
+    tab.cluster_table.selectRow(0)
+    tab.cluster_table.setFocus()
+    qtbot.keyClick(tab.cluster_table, Qt.Key.Key_Return)
+    wait_reclustered(qtbot, tab)
+    assert tab.review_count_label.text() == f"Reviewed 1 of {total} clusters"
+    tab.unreviewed_check.setChecked(True)
+    assert tab.cluster_model.rowCount() == total - 1
+    assert tab.review_count_label.text() == f"Reviewed 1 of {total} clusters · {total - 1} of {total} shown"
+    assert all(not tab.cluster_model.data(tab.cluster_model.index(r, 2)).startswith("✔")
+               for r in range(tab.cluster_model.rowCount()))
+    tab.unreviewed_check.setChecked(False)
+    tab.filter_edit.setText("password")
+    shown = tab.cluster_model.rowCount()
+    assert 1 <= shown < total and tab.review_count_label.text().endswith(f" · {shown} of {total} shown")

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ColumnError
+from ..wording import plural
 from .sniffing import name_key
 
 
@@ -175,7 +176,3 @@ def parse_label_or_score(series: pd.Series) -> pd.Series:
         if numbers.isna().to_numpy()[~blank].any():
             raise
         return numbers.astype("Float64")
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
