@@ -29,12 +29,14 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = sub.add_parser("inspect", help="detect a file's format, role and columns and summarise it")
     inspect.add_argument("file")
     _sheet_argument(inspect)
+    _column_arguments(inspect)
     inspect.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
     mine = sub.add_parser("mine", help="find duplicate clusters in a question collection and export them")
     mine.add_argument("input", help="a question collection (CSV, TSV, TXT, XLSX, Parquet, JSONL)")
     mine.add_argument("--column", help="the column holding the questions (default: guessed)")
     _sheet_argument(mine)
+    _header_argument(mine)
     _model_arguments(mine)
     mine.add_argument("--threshold", type=float, default=None,
                       help="similarity at or above which two questions are duplicates (default 0.84)")
@@ -58,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("evaluate", help="score a model on labelled pairs (AP, best F1 and its threshold)")
     evaluate.add_argument("--pairs", required=True, metavar="FILE", help="a labelled pair file")
+    _sheet_argument(evaluate)
+    _column_arguments(evaluate)
     _model_arguments(evaluate)
     evaluate.add_argument("--mining", action="store_true",
                           help="also mine the distinct questions of FILE and score the mined pairs")
@@ -99,12 +103,29 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from .core.ingest.dataset import load_dataset_view
 
     with TerminalContext() as ctx:
-        view = load_dataset_view(args.file, ctx, sheet=args.sheet)
+        view = load_dataset_view(args.file, ctx, sheet=args.sheet, header=header_choice(args),
+                                 columns=args.columns)
     if args.json:
         print(json.dumps(view.as_dict(), ensure_ascii=False))
     else:
         print("\n".join(view.describe_lines()))
     return 0
+
+
+def _header_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--header", choices=("yes", "no"), type=str.lower, default=None,
+                        help="whether the first row holds column names (default: detected)")
+
+
+def _column_arguments(parser: argparse.ArgumentParser) -> None:
+    _header_argument(parser)
+    parser.add_argument("--columns", metavar="Q1,Q2[,LABEL]", type=lambda text: text.split(","),
+                        help="the columns to use: one for a question collection; question 1, question 2 and "
+                             "the label for a pair file (default: detected)")
+
+
+def header_choice(args: argparse.Namespace) -> bool | None:
+    return None if getattr(args, "header", None) is None else args.header == "yes"
 
 
 def _sheet_argument(parser: argparse.ArgumentParser) -> None:
@@ -151,7 +172,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
     if args.decisions and not Path(args.decisions).is_file():
         raise_usage(f"There is no decisions journal {args.decisions}.")
     with TerminalContext() as ctx:
-        table = read_table(args.input, ctx, sheet=args.sheet)
+        table = read_table(args.input, ctx, sheet=args.sheet, header=header_choice(args))
         notes = list(table.load_warnings)
         warn(notes)  # at once: the user may stop a long run over them
         if args.column:
@@ -212,10 +233,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .cli_progress import TerminalContext
     from .core.encode.embedding import EncodeOptions
     from .core.evaluate.pair_scoring import evaluate_pair_table
+    from .core.ingest.dataset import choose_columns
     from .core.ingest.io import read_table
 
     with TerminalContext() as ctx:
-        table = read_table(args.pairs, ctx)
+        table = read_table(args.pairs, ctx, sheet=args.sheet, header=header_choice(args))
+        if args.columns:
+            table = choose_columns(table, args.columns)
         warn(table.warnings)
         options = EncodeOptions(batch_size=args.batch_size, backend=args.backend, device=args.device,
                                 use_cache=not args.no_cache)

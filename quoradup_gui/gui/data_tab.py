@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QComboBox,
     QGroupBox,
     QHBoxLayout,
@@ -104,6 +106,11 @@ class DataTab(QWidget):
         self._collection_box = _labelled_row([("Questions in column", self.question_combo)])
         self._pairs_box = _labelled_row([("Question 1", self.text1_combo), ("Question 2", self.text2_combo),
                                          ("Label", self.label_combo)])
+        self.header_check = QCheckBox("First row is a header", objectName="header_check")
+        self.header_check.setToolTip("Whether the first row holds column names (detected; untick it when the first "
+                                     "row is data)")
+        columns_row.addWidget(self.header_check)
+        columns_row.addSpacing(16)
         columns_row.addWidget(QLabel("This file is a"))
         columns_row.addWidget(self.role_combo)
         columns_row.addSpacing(16)
@@ -112,6 +119,12 @@ class DataTab(QWidget):
         columns_row.addStretch(1)
         outer.addLayout(columns_row)
         self._show_column_boxes(ROLE_COLLECTION)
+
+        self.label_reading = QLabel(objectName="label_reading_label")
+        self.label_reading.setWordWrap(True)
+        self.label_reading.setToolTip("How the label column's values are read (the most frequent values)")
+        self.label_reading.hide()
+        outer.addWidget(self.label_reading)
 
         self.warnings_label = QLabel(objectName="warnings_label")
         self.warnings_label.setWordWrap(True)
@@ -150,6 +163,7 @@ class DataTab(QWidget):
         outer.addWidget(splitter, 1)
 
         self.sheet_combo.currentTextChanged.connect(self._on_sheet_combo_changed)
+        self.header_check.toggled.connect(self._on_header_toggled)
         self.role_combo.currentIndexChanged.connect(self._on_role_combo_changed)
         self.question_combo.currentTextChanged.connect(self._on_column_combo_changed)
         for combo in (self.text1_combo, self.text2_combo, self.label_combo):
@@ -163,12 +177,13 @@ class DataTab(QWidget):
     def is_busy(self) -> bool:
         return self._job is not None
 
-    def load(self, path: str | Path, sheet: str | None = None) -> Job:
-        """Read ``path`` (``sheet`` of a workbook) in the background; the previous load, if any, is cancelled."""
+    def load(self, path: str | Path, sheet: str | None = None, header: bool | None = None) -> Job:
+        """Read ``path`` (``sheet`` of a workbook; ``header``: is the first row a header, None to
+        detect) in the background; the previous load, if any, is cancelled."""
         self._cancel_running()
         self.last_error = None
         self._loading = Path(path)
-        job = self._runner.submit(f"Opening {Path(path).name}", _load_in_worker, Path(path), sheet, lane="io",
+        job = self._runner.submit(f"Opening {Path(path).name}", _load_in_worker, Path(path), sheet, header, lane="io",
                                   on_result=self._on_view_ready, on_error=self._on_job_error)
         self._track(job)
         return job
@@ -179,10 +194,23 @@ class DataTab(QWidget):
             return
         self.load(self._view.table.path, sheet)
 
+    def _on_header_toggled(self, on: bool) -> None:
+        if self._updating or self._view is None or on == self._view.table.format.has_header:
+            return
+        self.load(self._view.table.path, self._view.table.format.sheet, header=on)
+
     def _on_role_combo_changed(self, index: int) -> None:
         self._show_column_boxes(index)
-        if not self._updating:
-            self._on_column_combo_changed()
+        if self._updating or self._view is None:
+            return
+        if index == ROLE_PAIRS and self._view.table.role.value != "pairs":
+            from ..core.ingest.dataset import suggested_pairs_view  # the best guess of the pair columns
+
+            self._cancel_running()
+            self._track(self._runner.submit("Reading the pairs", suggested_pairs_view, self._view.table, lane="io",
+                                            on_result=self._on_view_ready, on_error=self._on_override_error))
+            return
+        self._on_column_combo_changed()
 
     def _on_column_combo_changed(self, *_args) -> None:
         if self._updating or self._view is None:
@@ -257,6 +285,8 @@ class DataTab(QWidget):
                 f"{table.format.describe()} · {plural(table.n_rows, 'row')} · {plural(len(columns), 'column')}")
             sheets = list(table.format.sheets)
             _fill(self.sheet_combo, sheets, table.format.sheet)
+            self.header_check.setChecked(table.format.has_header)
+            self.header_check.setVisible(table.format.kind not in ("parquet", "jsonl"))
             self._sheet_box.setVisible(len(sheets) > 1)
             self.role_combo.setCurrentIndex(ROLE_PAIRS if is_pairs else ROLE_COLLECTION)
             _fill(self.question_combo, columns, table.question_column)
@@ -275,6 +305,9 @@ class DataTab(QWidget):
             lines.append("Distinct questions in the pairs:")
         lines += view.summary.describe_lines()
         self.summary_label.setText("<br>".join(lines))
+        reading = " · ".join(f"“{html.escape(v)}” → {r} ({n:,})" for v, r, n in view.label_preview)
+        self.label_reading.setText(f"Labels read as: {reading}" if reading else "")
+        self.label_reading.setVisible(bool(reading) and is_pairs)
         self.histogram.set_bins(view.summary.length_histogram)
 
         if table.warnings:
@@ -320,11 +353,11 @@ class DataTab(QWidget):
         self._pairs_box.setVisible(role_index == ROLE_PAIRS)
 
 
-def _load_in_worker(path: Path, sheet: str | None, ctx):
+def _load_in_worker(path: Path, sheet: str | None, header: bool | None, ctx):
     # Imported here, on the worker thread: pandas must not load on the GUI thread at start-up.
     from ..core.ingest.dataset import load_dataset_view
 
-    return load_dataset_view(path, ctx, sheet=sheet)
+    return load_dataset_view(path, ctx, sheet=sheet, header=header)
 
 
 def _labelled_row(items: list[tuple[str, QComboBox]]) -> QWidget:

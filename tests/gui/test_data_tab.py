@@ -106,7 +106,7 @@ def test_quora_pair_file_is_recognised(qtbot, window, tmp_path):
     assert (tab.text1_combo.currentText(), tab.text2_combo.currentText(), tab.label_combo.currentText()) == (
         "question1", "question2", "is_duplicate")
     assert tab.text1_combo.isVisible() and not tab.question_combo.isVisible()
-    assert "1 duplicates, 1 not duplicates" in tab.summary_label.text()
+    assert "1 duplicate, 1 not duplicate" in tab.summary_label.text()
     assert "without a label" in tab.summary_label.text()
 
 

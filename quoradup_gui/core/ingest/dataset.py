@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..jobs import JobContext, NullContext
+from ..wording import plural
 from .io import LoadedTable, PairColumns, Role, read_table
 from .questions import QuestionSet
 from .summary import Summary, summarize
@@ -20,10 +21,10 @@ class PairStats:
     n_unlabelled: int
 
     def describe_lines(self) -> list[str]:
-        lines = [f"{self.n_pairs:,} labelled pairs: {self.n_duplicates:,} duplicates, "
-                 f"{self.n_not_duplicates:,} not duplicates"]
+        lines = [f"{plural(self.n_pairs, 'labelled pair')}: {plural(self.n_duplicates, 'duplicate')}, "
+                 f"{self.n_not_duplicates:,} not duplicate{'s' if self.n_not_duplicates != 1 else ''}"]
         if self.n_unlabelled:
-            lines.append(f"{self.n_unlabelled:,} pairs without a label")
+            lines.append(f"{plural(self.n_unlabelled, 'pair')} without a label")
         return lines
 
 
@@ -35,6 +36,7 @@ class DatasetView:
     summary: Summary
     pair_stats: PairStats | None = None
     questions: QuestionSet | None = None  # None: the review session builds it once, in its own job
+    label_preview: tuple[tuple[str, str, int], ...] = ()  # how the label column's values are read
 
     def as_dict(self) -> dict[str, Any]:
         table = self.table
@@ -62,6 +64,7 @@ class DatasetView:
             }
             if self.pair_stats is not None:
                 out["pairs"].update(vars(self.pair_stats))
+            out["pairs"]["label_reading"] = [{"value": v, "read_as": r, "rows": n} for v, r, n in self.label_preview]
         return out
 
     def describe_lines(self) -> list[str]:
@@ -73,6 +76,8 @@ class DatasetView:
                          + (f", negative {p.negative}" if p.negative else ""))
             if self.pair_stats is not None:
                 lines += self.pair_stats.describe_lines()
+            if self.label_preview:
+                lines.append("Labels read as: " + "; ".join(f'"{v}" → {r} ({n:,})' for v, r, n in self.label_preview))
             lines.append("Distinct questions in the pairs:")
         else:
             lines.append(f"Role: question collection, questions in column '{self.table.question_column}'")
@@ -98,17 +103,53 @@ def pair_stats(table: LoadedTable) -> PairStats | None:
 
 def describe_table(table: LoadedTable, ctx: JobContext | None = None) -> DatasetView:
     """Summary and pair counts of an already loaded table (after a column override)."""
+    from .roles import label_preview
+
     ctx = ctx or NullContext()
     ctx.set_status("Summarising…")
-    return DatasetView(table, summarize(table.texts(), ctx), pair_stats(table))
+    preview = ()
+    if table.role is Role.PAIRS and table.pairs is not None and table.pairs.label is not None:
+        preview = tuple(label_preview(table.frame[table.pairs.label]))
+    return DatasetView(table, summarize(table.texts(), ctx), pair_stats(table), label_preview=preview)
 
 
-def load_dataset_view(path: str | Path, ctx: JobContext | None = None, sheet: str | None = None) -> DatasetView:
-    """Read a file, detect its role and summarise it: the Data tab's load job."""
+def load_dataset_view(path: str | Path, ctx: JobContext | None = None, sheet: str | None = None,
+                      header: bool | None = None, columns: list[str] | None = None) -> DatasetView:
+    """Read a file, detect its role and summarise it: the Data tab's load job (and `inspect`).
+    ``header``: whether the first row is a header (None: detected); ``columns``: see choose_columns."""
     ctx = ctx or NullContext()
-    table = read_table(path, ctx, sheet=sheet)
+    table = read_table(path, ctx, sheet=sheet, header=header)
+    if columns:
+        table = choose_columns(table, columns)
     ctx.check_cancelled()
     return describe_table(table, ctx)
+
+
+def choose_columns(table: LoadedTable, columns: list[str]) -> LoadedTable:
+    """The user's choice of columns: one name, the question column of a collection; two or three,
+    question 1, question 2 and the label of a pair file (the label may be left out)."""
+    from ..errors import ColumnError
+
+    names = [c.strip() for c in columns]
+    if len(names) == 1:
+        return table.with_collection_column(names[0])
+    if len(names) in (2, 3):
+        label = names[2] if len(names) == 3 and names[2] else None
+        return table.with_pair_columns(PairColumns(names[0], names[1], label=label, layout="custom"))
+    raise ColumnError(f"Name one column (the questions) or two or three (question 1, question 2, label), not {len(names)}.",
+                      hint=f"The file's columns are: {', '.join(map(str, table.frame.columns))}.")
+
+
+def suggested_pairs_view(table: LoadedTable, ctx: JobContext | None = None) -> DatasetView:
+    """The user says the file is a pair file: the best guess of its columns (Data tab role switch)."""
+    from ..errors import ColumnError
+    from .roles import suggest_pair_columns
+
+    pairs = suggest_pair_columns(table.frame)
+    if pairs is None:
+        raise ColumnError(f"{table.path.name} has fewer than two columns of text, so it cannot hold question pairs.",
+                          hint="A pair file has a column for each question of a pair, and usually a label column.")
+    return describe_table(table.with_pair_columns(pairs), ctx)
 
 
 def override_collection(table: LoadedTable, column: str, ctx: JobContext | None = None) -> DatasetView:

@@ -154,14 +154,16 @@ def _require_text(frame: pd.DataFrame, column: str) -> None:
 _Reader = Callable[[Path, Sniffed, str, str, JobContext], tuple[pd.DataFrame, FileFormat, list[str]]]
 
 
-def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | None = None) -> LoadedTable:
+def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | None = None,
+               header: bool | None = None) -> LoadedTable:
     """Sniff and read a whole file, guess its role and columns; see LoadedTable.
 
-    ``sheet``: the workbook sheet to read (default: the first that holds data)."""
+    ``sheet``: the workbook sheet to read (default: the first that holds data); ``header``:
+    whether the first row is a header (default: detected)."""
     ctx = ctx or NullContext()
     path = Path(path)
     ctx.set_status(f"Reading {path.name}…")
-    sniffed = sniff(path)
+    sniffed = sniff(path, header)
     try:
         if sniffed.format.kind == "xlsx":
             frame, fmt, notes = _read_xlsx(path, sniffed, ctx, sheet)
@@ -365,7 +367,8 @@ def _read_xlsx(path: Path, sniffed: Sniffed, ctx: JobContext, sheet: str | None 
         while frame.shape[1] > 1 and (frame.iloc[:, -1] == "").all():
             frame = frame.iloc[:, :-1]
     first = frame.iloc[0].tolist()
-    has_header = looks_like_header(first, frame.iloc[1:201].to_numpy().tolist())
+    has_header = looks_like_header(first, frame.iloc[1:201].to_numpy().tolist()) if sniffed.header is None \
+        else sniffed.header
     if has_header:
         frame, names = frame.iloc[1:].reset_index(drop=True), unique_names(first)
     else:

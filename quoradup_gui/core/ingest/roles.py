@@ -63,7 +63,78 @@ def detect_role(frame: pd.DataFrame) -> tuple[Role, str | None, PairColumns | No
         negative = find("negative")
         layout = "triplet" if negative else "anchor-positive"
         return Role.PAIRS, None, PairColumns(anchor, positive, negative=negative, layout=layout)
+    named = _numbered_pair(frame)  # "first question, second question, same?", "q1, q2, match"
+    if named is not None:
+        return Role.PAIRS, None, named
     return Role.COLLECTION, guess_question_column(frame), None
+
+
+_ORDINALS = (("first", "second"), ("1", "2"), ("a", "b"), ("one", "two"), ("left", "right"))
+_LABEL_NAMES = {"label", "isduplicate", "duplicate", "isdup", "dup", "same", "issame", "match", "ismatch",
+                "paraphrase", "isparaphrase", "equivalent", "target", "similar", "issimilar"}
+
+
+def _numbered_pair(frame: pd.DataFrame) -> PairColumns | None:
+    """Two text columns named alike but for an ordinal (first/second, 1/2, a/b) and, when there
+    is one, a label column (by name, its values read as labels)."""
+    # (column_1, column_2 of a file without a header say nothing about what the columns hold)
+    keys = [(column, name_key(column).rstrip("?")) for column in frame.columns
+            if not re.fullmatch(r"column_\d+", str(column))]
+    for one, two in _ORDINALS:
+        for column1, key1 in keys:
+            for stem in (key1[len(one):] if key1.startswith(one) else None, key1[:-len(one)] if key1.endswith(one) else None):
+                if not stem or not any(ch.isalpha() for ch in stem):
+                    continue
+                partner = [c for c, k in keys if c != column1 and k in (two + stem, stem + two)
+                           and k.startswith(two) == key1.startswith(one)]
+                if partner and text_score(frame[column1]) is not None and text_score(frame[partner[0]]) is not None:
+                    return PairColumns(column1, partner[0], label=_label_column(frame, {column1, partner[0]}),
+                                       layout="custom")
+    return None
+
+
+def _label_column(frame: pd.DataFrame, exclude: set) -> str | None:
+    for column in frame.columns:
+        if column not in exclude and name_key(column).rstrip("?") in _LABEL_NAMES:
+            with suppress(ColumnError):
+                parse_label_or_score(frame[column])
+                return column
+    return None
+
+
+def suggest_pair_columns(frame: pd.DataFrame) -> PairColumns | None:
+    """For a file the user says holds pairs: the two most text-like columns (in file order) and
+    a column whose every value reads as a label. None if fewer than two columns hold text."""
+    detected = detect_role(frame)[2]
+    if detected is not None:
+        return detected
+    texts = [c for c in frame.columns if text_score(frame[c]) is not None]
+    if len(texts) < 2:
+        return None
+    ranked = sorted(texts, key=lambda c: -(text_score(frame[c]) or 0.0))[:2]
+    first, second = sorted(ranked, key=list(frame.columns).index)
+    label = _label_column(frame, {first, second})
+    if label is None:
+        for column in frame.columns:
+            if column not in (first, second) and not read_labels(frame[column])[1]:
+                label = column
+                break
+    return PairColumns(first, second, label=label, layout="custom")
+
+
+def label_preview(series: pd.Series, limit: int = 8) -> list[tuple[str, str, int]]:
+    """How a label column is read: (value, "duplicate" | "not duplicate" | "no label" |
+    "not a label", rows), most frequent values first."""
+    labels, _unknown = read_labels(series)
+    frame = pd.DataFrame({"value": series.astype("str").fillna(""), "label": labels})
+    out = []
+    counts = frame.groupby("value", sort=False, dropna=False).size().sort_values(ascending=False)
+    for value, n in counts.head(limit).items():
+        key = _label_key(value)
+        reading = ("duplicate" if key in _POSITIVE else "not duplicate" if key in _NEGATIVE
+                   else "no label" if key in _BLANK else "not a label")
+        out.append((str(value), reading, int(n)))
+    return out
 
 
 _QUESTION_START = re.compile(

@@ -82,6 +82,7 @@ class Sniffed:
     size: int
     names: tuple[str, ...] = ()  # column names to use for text files
     head_is_ascii: bool = True
+    header: bool | None = None  # the user's answer to "is the first row a header?" (None: detect)
 
 
 def sniff_format(path: Path) -> FileFormat:
@@ -98,7 +99,8 @@ def open_binary(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
-def sniff(path: Path) -> Sniffed:
+def sniff(path: Path, header: bool | None = None) -> Sniffed:
+    """``header``: True/False when the user said whether the first row is a header; None detects it."""
     try:
         size = _check_path(path)
         with open_binary(path) as fh:
@@ -111,7 +113,7 @@ def sniff(path: Path) -> Sniffed:
     suffix = path.suffix.lower()
     binary = _binary_kind(path, head, suffix)
     if binary:
-        return Sniffed(FileFormat(binary, None, None, True, None), size)
+        return Sniffed(FileFormat(binary, None, None, True, None), size, header=header)
     if suffix and suffix not in SUPPORTED_SUFFIXES:
         raise InputFileError(f"{path.name}: {_SUPPORTED}", hint="Save or export the questions in one of these formats.")
     if suffix in (".xlsx", ".xlsm", ".parquet"):
@@ -128,8 +130,8 @@ def sniff(path: Path) -> Sniffed:
         raise InputFileError(f"{path.name} holds only blank lines.", hint="Choose a file with one question per row.")
     if suffix in (".jsonl", ".ndjson"):
         return Sniffed(FileFormat("jsonl", encoding, None, True, None), size, head_is_ascii=head.isascii())
-    fmt, names = _sniff_text(text, suffix, encoding, at_eof)
-    return Sniffed(fmt, size, names, head.isascii())
+    fmt, names = _sniff_text(text, suffix, encoding, at_eof, header)
+    return Sniffed(fmt, size, names, head.isascii(), header)
 
 
 def _check_path(path: Path) -> int:
@@ -282,8 +284,13 @@ def name_key(name: object) -> str:
 
 
 def _is_label_like(cell: str) -> bool:
-    """A short identifier-ish name such as "question", "is_duplicate" or "Question Text"."""
+    """A short identifier-ish name such as "question", "is_duplicate", "Question Text" or "same?"
+    (a question mark only on a name of one or two words: "What is X?" is data)."""
     cell = cell.strip()
+    if cell.endswith("?"):
+        cell = cell[:-1]
+        if len(cell.split()) > 2:
+            return False
     return 0 < len(cell) <= 40 and len(cell.split()) <= 4 and _LABEL_LIKE.fullmatch(cell) is not None
 
 
@@ -343,7 +350,8 @@ def _pick_delimiter(text: str, min_share: float) -> str | None:
     return best[0]
 
 
-def _sniff_text(text: str, suffix: str, encoding: str, at_eof: bool) -> tuple[FileFormat, tuple[str, ...]]:
+def _sniff_text(text: str, suffix: str, encoding: str, at_eof: bool,
+                header: bool | None = None) -> tuple[FileFormat, tuple[str, ...]]:
     lines = [line for line in text.split("\n") if line.strip()][:_SAMPLE_RECORDS]
     if not lines:
         raise InputFileError("The file starts with a long run of blank lines.", hint="Remove them and try again.")
@@ -355,7 +363,7 @@ def _sniff_text(text: str, suffix: str, encoding: str, at_eof: bool) -> tuple[Fi
     if not at_eof and len(records) > 1:
         records = records[:-1]  # the sample may end inside a quoted field
     if records:  # (empty if the csv module could not parse the sample at all)
-        has_header = looks_like_header(records[0], records[1:])
+        has_header = looks_like_header(records[0], records[1:]) if header is None else header
         if suffix != ".txt" or has_header:
             data = records[1:] if has_header else records
             width = Counter(map(len, data)).most_common(1)[0][0] if data else len(records[0])
@@ -366,10 +374,10 @@ def _sniff_text(text: str, suffix: str, encoding: str, at_eof: bool) -> tuple[Fi
     # One value per line. A .txt has a header only if it is a well-known name like "question".
     first = lines[0].strip()
     if suffix == ".txt":
-        has_header = name_key(first) in _KNOWN_NAMES
+        has_header = name_key(first) in _KNOWN_NAMES if header is None else header
         return FileFormat("txt", encoding, None, has_header, None), (first if has_header else "question",)
     unquoted = [unquote(line, '"') for line in lines]
-    has_header = looks_like_header(unquoted[:1], [[v] for v in unquoted[1:]])
+    has_header = looks_like_header(unquoted[:1], [[v] for v in unquoted[1:]]) if header is None else header
     kind = "tsv" if suffix in (".tsv", ".tab") else "csv"
     return FileFormat(kind, encoding, None, has_header), (unquoted[0].strip() if has_header else "question",)
 
