@@ -303,7 +303,7 @@ class DataTab(QWidget):
             lines += view.pair_stats.describe_lines()
             lines.append("")
             lines.append("Distinct questions in the pairs:")
-        lines += view.summary.describe_lines()
+        lines += view.summary.describe_lines("question" if view.pair_stats is not None else "row")
         self.summary_label.setText("<br>".join(lines))
         reading = " · ".join(f"“{html.escape(v)}” → {r} ({n:,})" for v, r, n in view.label_preview)
         self.label_reading.setText(f"Labels read as: {reading}" if reading else "")

@@ -27,6 +27,7 @@ def test_a_pair_file_with_its_own_header_names(qtbot, window, tmp_path):
     assert tab.label_reading.isVisible()
     assert "“yes” → duplicate (2)" in tab.label_reading.text() and "“no” → not duplicate (2)" in tab.label_reading.text()
     assert "2 duplicates, 2 not duplicates" in tab.summary_label.text()
+    assert "8 questions" in tab.summary_label.text() and " rows" not in tab.summary_label.text()  # distinct questions
 
     # Unticking the header reads the first row as data.
     tab.header_check.setChecked(False)

@@ -82,7 +82,7 @@ class DatasetView:
         else:
             lines.append(f"Role: question collection, questions in column '{self.table.question_column}'")
         lines.append(f"Columns: {', '.join(str(c) for c in self.table.frame.columns)}")
-        lines += self.summary.describe_lines()
+        lines += self.summary.describe_lines("question" if self.table.role is Role.PAIRS else "row")
         lines += [f"Warning: {w}" for w in self.table.warnings]
         return lines
 

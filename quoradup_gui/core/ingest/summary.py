@@ -33,9 +33,10 @@ class Summary:
         data["length_histogram"] = [list(pair) for pair in self.length_histogram]
         return data
 
-    def describe_lines(self) -> list[str]:
-        lines = [_count(self.n_rows, "row")]
-        lines.append(f"{self.n_blank:,} blank" if self.n_blank else "No blank rows")
+    def describe_lines(self, noun: str = "row") -> list[str]:
+        """``noun``: what is counted ("row" for a collection, "question" for a pair file's distinct questions)."""
+        lines = [_count(self.n_rows, noun)]
+        lines.append(f"{self.n_blank:,} blank" if self.n_blank else f"No blank {noun}s")
         lines.append(_count(self.n_distinct, "distinct question"))
         how = "(after normalising case, spaces, punctuation)"
         if self.n_exact_duplicates:
