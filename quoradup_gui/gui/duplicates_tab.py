@@ -7,20 +7,21 @@ graph, on the "cluster" lane, latest request wins.
 
 from __future__ import annotations
 
-from pathlib import Path
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QWidget,
 )
 
 from ..core.wording import plural
 from .duplicates_view import build_actions, build_widgets
 from .jobs import Job, JobRunner
+from .model_picker import ModelPicker
 from .review_actions import ReviewActions
+from .widgets import format_eta
 
 if TYPE_CHECKING:
     from ..core.ingest.dataset import DatasetView
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 DEBOUNCE_MS = 150
 
 
-class DuplicatesTab(ReviewActions, QWidget):
+class DuplicatesTab(ModelPicker, ReviewActions, QWidget):
     """A view over the ReviewSession of the open collection (core.review.session)."""
 
     sig_clustering_changed = Signal(object)
@@ -60,6 +61,7 @@ class DuplicatesTab(ReviewActions, QWidget):
         self._debounce.timeout.connect(self.recluster)
         build_widgets(self)
         build_actions(self)
+        self.refresh_models()
 
     # The session's state, as the views (and tests) read it.
     @property
@@ -131,20 +133,23 @@ class DuplicatesTab(ReviewActions, QWidget):
         if self._view is None or self.review is not None or self._prepare_job is not None:
             return
         self.info_label.setText("Preparing…")
-        self._prepare_job = self._runner.submit("Preparing the review", _prepare_in_worker, self._view, lane="io",
+        self._prepare_job = self._runner.submit("Preparing the review", _prepare_in_worker, self._view,
+                                                self.model_name(), lane="io",
                                                 on_result=self._on_review_prepared,
                                                 on_error=self._error_handler("Preparing the review failed"))
         self._prepare_job.sig_done.connect(self._on_prepare_done)
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
+        self.refresh_models()  # a model trained meanwhile is listed
         self.prepare()  # only files the user reviews pay for hashing every text
 
     def _on_prepare_done(self) -> None:
         if self.sender() is self._prepare_job:
             self._prepare_job = None
 
-    def _on_review_prepared(self, session) -> None:
+    def _on_review_prepared(self, prepared) -> None:
+        session, cached = prepared
         if self._view is None or session.path != self._view.table.path or self.session is not None:
             session.close()
             return  # a newer file is being prepared
@@ -158,31 +163,12 @@ class DuplicatesTab(ReviewActions, QWidget):
         self.counts_label.setText("Press <b>Find duplicates</b> to embed the questions and group them by meaning.")
         self._update_undo_actions()
         self.keep_keyboard_here()
-        if self._find_when_prepared:
+        if self._find_when_prepared or cached:  # mined before with this model: the clusters at once
             self._find_when_prepared = False
             self.find_duplicates()
 
     def has_dataset(self) -> bool:
         return self._view is not None
-
-    def model_name(self) -> str:
-        return str(self.model_combo.currentData())
-
-    def _on_model_combo_activated(self, index: int) -> None:
-        if self.model_combo.itemData(index) != "__browse__":
-            return
-        folder = QFileDialog.getExistingDirectory(self, "Choose a SentenceTransformer model folder")
-        self.model_combo.setCurrentIndex(0)
-        if folder:
-            self.add_model(folder, select=True)
-
-    def add_model(self, folder: str, select: bool = True) -> None:
-        existing = self.model_combo.findData(folder)
-        if existing < 0:
-            self.model_combo.insertItem(self.model_combo.count() - 1, Path(folder).name, folder)
-            existing = self.model_combo.findData(folder)
-        if select:
-            self.model_combo.setCurrentIndex(existing)
 
     # ----- mining ------------------------------------------------------------------------------
     def is_busy(self) -> bool:
@@ -205,11 +191,32 @@ class DuplicatesTab(ReviewActions, QWidget):
                                              texts, params, self.session, lane="model",
                                              on_result=self._on_mined, on_error=self._error_handler("Finding duplicates failed"))
         self._mine_job.sig_done.connect(self._on_mine_done)
+        self._mine_job.sig_status_changed.connect(self._on_mine_status)
+        self._mine_job.sig_progress_changed.connect(self._on_mine_progress)
+        self._mine_started = time.monotonic()
+        self.counts_label.setText("Starting…")
         return self._mine_job
 
+    def _on_mine_status(self, text: str) -> None:
+        self._mine_status = text
+        self.counts_label.setText(text)
+
+    def _on_mine_progress(self, done: float, total: float) -> None:
+        """The panel says what Find duplicates is doing, with an ETA once it can tell."""
+        text = getattr(self, "_mine_status", "") or "Working…"
+        if total > 0 and 0 < done < total:
+            elapsed = time.monotonic() - self._mine_started
+            eta = elapsed / done * (total - done)
+            text = f"{text} {done / total:.0%} · ETA {format_eta(eta)}"
+        self.counts_label.setText(text)
+
     def _on_mine_done(self) -> None:
-        self._mine_job = None
+        job, self._mine_job = self._mine_job, None
         self.find_button.setEnabled(True)
+        if job is not None and job.outcome == "cancelled":
+            note = f" — {job.cancel_note}" if job.cancel_note else ""
+            self.counts_label.setText(f"Cancelled{note}. Press <b>Find duplicates</b> to go on.")
+            self.sig_status_message.emit(f"Cancelled{note}")
 
     def _error_handler(self, title: str):
         """An ``on_error`` for the job runner: the error, with its traceback, to the window's banner."""
@@ -363,10 +370,12 @@ class DuplicatesTab(ReviewActions, QWidget):
                                       new_rows=self._marks.new_rows if self._marks else frozenset())
 
 
-def _prepare_in_worker(view, ctx):
+def _prepare_in_worker(view, model, ctx):
+    from ..core.mine.mining import MiningParams, graph_is_cached
     from ..core.review.session import ReviewSession
 
-    return ReviewSession.open(view)
+    session = ReviewSession.open(view)
+    return session, graph_is_cached(session.collection.texts, MiningParams(model=model))
 
 
 def _mine_in_worker(texts, params, session, ctx):

@@ -46,6 +46,7 @@ class Job(QObject):
         self.traceback_text = ""
         self.finished = threading.Event()
         self.outcome: str | None = None  # "result" | "error" | "cancelled"
+        self.cancel_note = ""
         self.result: Any = None
         self.lane = ""
 
@@ -145,8 +146,9 @@ class JobRunner(QObject):
         try:
             job.context.check_cancelled()
             result = fn(*args, job.context)
-        except JobCancelled:
+        except JobCancelled as exc:
             job.outcome = "cancelled"
+            job.cancel_note = str(exc)  # what was kept, when the job says so
             job.sig_cancelled.emit()
         except BaseException as exc:  # reported, never swallowed
             job.outcome = "error"

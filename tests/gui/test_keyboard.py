@@ -24,6 +24,8 @@ def focus(qtbot, widget):
 
 
 def test_review_by_keyboard_alone(qtbot, window, faq):
+    with open(faq, "a", encoding="utf-8") as fh:  # a collection never mined before: nothing shows until Find
+        fh.write("99,How do I use quoradup with only a keyboard?\n")
     window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
     window.open_file(faq)

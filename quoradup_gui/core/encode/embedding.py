@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import QuoradupError
+from ..errors import JobCancelled, QuoradupError
 from ..jobs import JobContext, NullContext
 from ..text import key_text
 from .cache import EmbeddingCache, normalise_in_place, unit_rows
@@ -241,7 +241,10 @@ def _encode_missing(encoder, spec, backend, distinct, digests, missing, out, cac
 
     try:
         while done < total:
-            ctx.check_cancelled()
+            if ctx.is_cancelled():
+                kept = ", kept for next time" if cache is not None and done else ""
+                already = len(distinct) - total
+                raise JobCancelled(f"{already + done:,} of {len(distinct):,} questions encoded{kept}")
             rows = order[done : done + options.batch_size]
             batch = encoder.encode([distinct[i] for i in rows])
             if cache is not None:  # round as the cache stores it: a rerun returns identical vectors

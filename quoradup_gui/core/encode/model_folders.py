@@ -142,3 +142,46 @@ def recover_folder(models_dir: Path) -> list[tuple[Path, str]]:
         if action:
             done.append((Path(models_dir) / name, action))
     return done
+
+
+class TrainedModel:
+    """A model folder the Train tab wrote, as the model picker lists it (from its record)."""
+
+    def __init__(self, folder: Path, record: dict) -> None:
+        self.folder = Path(folder)
+        config = record.get("config") if isinstance(record.get("config"), dict) else {}
+        trained = record.get("trained") if isinstance(record.get("trained"), dict) else {}
+        base = record.get("base") if isinstance(record.get("base"), dict) else {}
+        data = record.get("data") if isinstance(record.get("data"), dict) else {}
+        self.name = self.folder.name
+        self.base_model = str(record.get("base_model") or config.get("model") or "?")
+        self.loss = str(config.get("loss") or "?")
+        self.finished_at = str(record.get("finished_at") or "")
+        self.ap = _number(trained.get("ap"))
+        self.base_ap = _number(base.get("ap"))
+        self.n_eval_pairs = int(_number(data.get("n_eval_pairs")) or 0)
+        self.cancelled = bool(record.get("cancelled"))
+        self.worse_than_base = bool(record.get("worse_than_base"))
+
+    def label(self) -> str:
+        """One line for the picker: name · base · loss · date · held-out AP."""
+        score = f"AP {self.ap:.3f}" if self.ap is not None else "not scored"
+        return f"{self.name} · {self.base_model} · {self.loss} · {self.finished_at[:16].replace('T', ' ')} · {score}"
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def list_trained_models(models_dir: Path) -> list[TrainedModel]:
+    """Every whole model under ``models_dir`` that has a training record, newest first."""
+    try:
+        folders = [p for p in Path(models_dir).iterdir() if p.is_dir() and not p.name.startswith(".")]
+    except OSError:
+        return []
+    found = []
+    for folder in folders:
+        record = read_record(folder)
+        if record is not None and holds_model(folder):
+            found.append(TrainedModel(folder, record))
+    return sorted(found, key=lambda m: m.finished_at, reverse=True)

@@ -101,6 +101,24 @@ def graph_cache_key(fingerprint: str, backend: str, texts: Sequence[str], params
     return digest.hexdigest()
 
 
+def graph_is_cached(texts: Sequence[object], params: MiningParams = MiningParams()) -> bool:
+    """True when mining ``texts`` with ``params`` would come from the caches (the graph is saved
+    only once every embedding is): the app then shows the clusters without waiting for Find."""
+    from ..encode.models import model_fingerprint
+
+    if not params.use_cache:
+        return False
+    try:
+        spec = resolve_model(params.model)
+        fingerprint = model_fingerprint(spec)
+    except (QuoradupError, OSError):
+        return False
+    texts = tuple(_as_text(t) for t in texts)
+    folder = Path(params.cache_dir or default_cache_dir()).parent / "graphs"
+    return any((folder / f"{graph_cache_key(fingerprint, backend, texts, params)}.npz").is_file()
+               for backend in ("onnx-int8", "torch"))
+
+
 def mine_collection(texts: Sequence[object], params: MiningParams = MiningParams(),
                     ctx: JobContext | None = None) -> MinedCollection:
     """Embed ``texts`` (one per row) and build their neighbour graph; both are cached on disk."""
