@@ -21,6 +21,7 @@ from .duplicates_view import build_actions, build_widgets
 from .jobs import Job, JobRunner
 from .model_picker import ModelPicker
 from .review_actions import ReviewActions
+from .threshold_advice import ThresholdAdvice, cluster_and_estimate
 from .widgets import format_eta
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 DEBOUNCE_MS = 150
 
 
-class DuplicatesTab(ModelPicker, ReviewActions, QWidget):
+class DuplicatesTab(ModelPicker, ThresholdAdvice, ReviewActions, QWidget):
     """A view over the ReviewSession of the open collection (core.review.session)."""
 
     sig_clustering_changed = Signal(object)
@@ -79,10 +80,6 @@ class DuplicatesTab(ModelPicker, ReviewActions, QWidget):
     @property
     def mined(self) -> MinedCollection | None:
         return self.session.mined if self.session else None
-
-    @property
-    def estimate(self):
-        return self.session.estimate if self.session else None
 
     @property
     def clustering(self) -> Clustering | None:
@@ -225,19 +222,16 @@ class DuplicatesTab(ModelPicker, ReviewActions, QWidget):
         return show
 
     def _on_mined(self, result) -> None:
-        mined, estimate, session = result
+        mined, session = result
         if session is not self.session:
             return  # another file was opened meanwhile
-        session.set_mined(mined, estimate)
+        session.set_mined(mined)
         self.histogram.set_scores(mined.graph.scores)
         cached = " (from cache)" if mined.n_encoded == 0 else ""
         restored = f" · {len(self.decisions)} review decisions restored" if len(self.decisions) else ""
         self.info_label.setText(f"{mined.n:,} questions · {mined.model.describe()} · {mined.backend}{cached} · "
                                 f"{mined.seconds:.1f} s{restored}")
-        if estimate is not None:
-            self.best_f1_button.setText(f"Best F1 ({estimate.best_threshold:.3f})")
-            self.best_f1_button.show()
-            self._show_estimate()
+        self.restore_threshold()  # this file and model's own, if the user set one
         self._set_enabled(True)
         self.recluster()
         self.sig_mining_finished.emit(mined)
@@ -264,7 +258,6 @@ class DuplicatesTab(ModelPicker, ReviewActions, QWidget):
                 widget.setValue(value)
             widget.blockSignals(False)
         self.histogram.set_threshold(value)
-        self._show_estimate()
 
     def _on_slider_moved(self, value: int) -> None:
         self.set_threshold(value / 1000, source=self.slider)
@@ -272,25 +265,11 @@ class DuplicatesTab(ModelPicker, ReviewActions, QWidget):
     def _on_spin_changed(self, value: float) -> None:
         self.set_threshold(value, source=self.spin)
 
-    def use_best_f1_threshold(self) -> None:
-        if self.estimate is not None:
-            self.set_threshold(self.estimate.best_threshold)
-
-    def _show_estimate(self) -> None:
-        if self.estimate is None:
-            return
-        from ..core.evaluate.evaluation import precision_recall_at
-
-        p, r = precision_recall_at(self.estimate.scores, self.estimate.labels, self.threshold())
-        self.estimate_label.show()
-        self.estimate_label.setText(f"On the {len(self.estimate.labels):,} labelled pairs of this file: "
-                                    f"precision {p:.2f}, recall {r:.2f} at this threshold")
-
     # ----- clustering ------------------------------------------------------------------------------
     def recluster(self) -> None:
         if self.mined is None or self._runner.is_closed():  # a debounced change can fire after quitting
             return
-        self._settings.setValue("duplicates/threshold", self.threshold())
+        self.remember_threshold()
         self._cluster_request += 1
         self._cluster_busy = True
         request = self._cluster_request
@@ -298,7 +277,7 @@ class DuplicatesTab(ModelPicker, ReviewActions, QWidget):
             self._cluster_job.cancel()  # superseded: a long community-mode search stops at once
         session = self.session
         self._cluster_job = self._runner.submit(
-            "Clustering", _cluster_in_worker, session, self.threshold(), str(self.mode_combo.currentData()),
+            "Clustering", cluster_and_estimate, session, self.threshold(), str(self.mode_combo.currentData()),
             session.resolved, lane="cluster", on_result=lambda c, r=request, s=session: self._on_clustered(c, r, s),
             on_error=self._error_handler("Clustering failed"))
         self._cluster_job.sig_done.connect(self._on_cluster_job_done)
@@ -308,9 +287,11 @@ class DuplicatesTab(ModelPicker, ReviewActions, QWidget):
             self._cluster_job = None
             self._cluster_busy = False
 
-    def _on_clustered(self, clustering: "Clustering", request: int, session=None) -> None:
+    def _on_clustered(self, result, request: int, session=None) -> None:
         if request != self._cluster_request or session is not self.session:
             return  # a newer threshold is on its way, or another file is open
+        clustering, estimate = result
+        self.show_cluster_estimate(estimate)
         self._cluster_busy = False
         current = self.current_cluster_rows()
         session.show(clustering)
@@ -380,11 +361,6 @@ def _prepare_in_worker(view, model, ctx):
 
 def _mine_in_worker(texts, params, session, ctx):
     from ..core.mine.mining import mine_collection
-    from ..core.review.collection import pair_estimate
 
     mined = mine_collection(texts, params, ctx)
-    return mined, pair_estimate(session.collection, mined.embeddings), session
-
-
-def _cluster_in_worker(session, threshold, mode, resolved, ctx):
-    return session.cluster(threshold, mode, resolved=resolved, ctx=ctx)
+    return mined, session

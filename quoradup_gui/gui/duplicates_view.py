@@ -102,7 +102,8 @@ def build_widgets(tab) -> None:
     tab.mode_combo.setItemData(1, "Every member is similar to its cluster's centre (tighter clusters)",
                                 Qt.ItemDataRole.ToolTipRole)
     tab.best_f1_button = QPushButton("Best F1", objectName="best_f1_button")
-    tab.best_f1_button.setToolTip("Set the threshold that scores best on the labelled pairs of this file")
+    tab.best_f1_button.setToolTip("Set the threshold whose clusters (in this mode) score the best F1 on the judged pairs: "
+                                  "the file's labels and your review decisions")
     tab.best_f1_button.clicked.connect(tab.use_best_f1_threshold)
     tab.best_f1_button.hide()
     tab.counts_label = QLabel(objectName="counts_label")
