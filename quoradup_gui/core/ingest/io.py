@@ -83,6 +83,8 @@ class LoadedTable:
     warnings: tuple[str, ...] = ()  # load_warnings + warnings about the chosen columns
     load_warnings: tuple[str, ...] = field(default=(), repr=False)  # about reading the file
     ignored_label: str | None = None  # PAIRS: a label column whose values could not all be read
+    # XLSX: the sheet read and its numbers, dates and booleans as Excel typed them (the frame holds text)
+    cells: xlsx.SheetCells | None = field(default=None, repr=False)
 
     @property
     def n_rows(self) -> int:
@@ -164,9 +166,10 @@ def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | Non
     path = Path(path)
     ctx.set_status(f"Reading {path.name}…")
     sniffed = sniff(path, header)
+    cells = None
     try:
         if sniffed.format.kind == "xlsx":
-            frame, fmt, notes = _read_xlsx(path, sniffed, ctx, sheet)
+            frame, fmt, notes, cells = _read_xlsx(path, sniffed, ctx, sheet)
         elif sniffed.format.kind == "parquet":
             frame, fmt, notes = read_parquet(path, sniffed, ctx)
         else:
@@ -197,7 +200,7 @@ def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | Non
         role, question_column, pairs = detect_role(frame)
     except ColumnError as exc:
         raise ColumnError(f"{path.name}: {exc.message}", exc.hint) from exc
-    table = LoadedTable(path, fmt, frame, role, question_column, None, tuple(notes), tuple(notes))
+    table = LoadedTable(path, fmt, frame, role, question_column, None, tuple(notes), tuple(notes), cells=cells)
     if pairs is not None:
         try:
             table = table.with_pair_columns(pairs)
@@ -356,7 +359,7 @@ def _read_lines(path: Path, sniffed: Sniffed, encoding: str, errors: str, ctx: J
 
 def _read_xlsx(path: Path, sniffed: Sniffed, ctx: JobContext, sheet: str | None = None):
     with sniffing.open_binary(path) as fh:
-        rows, numbers, sheet_read, sheets, notes = xlsx.read_sheet(fh, path, sheet, ctx, cell_text)
+        rows, numbers, sheet_read, sheets, notes, typed = xlsx.read_sheet(fh, path, sheet, ctx, cell_text)
     frame = xlsx.rows_frame(rows)
     n_titles = xlsx.title_rows(frame)
     if n_titles:
@@ -378,7 +381,8 @@ def _read_xlsx(path: Path, sniffed: Sniffed, ctx: JobContext, sheet: str | None 
         notes.insert(0, f'{path.name} has {len(sheets)} sheets; sheet "{sheet_read}" was read. The others ({others}) '
                         "can be chosen with the sheet picker (or --sheet NAME).")
     fmt = replace(sniffed.format, has_header=has_header, sheet=sheet_read, sheets=tuple(sheets))
-    return frame.set_axis(names, axis=1), fmt, notes
+    cells = xlsx.SheetCells.from_typed(sheet_read, typed, n_titles + has_header, len(frame), names)
+    return frame.set_axis(names, axis=1), fmt, notes, cells
 
 
 def _long_value_notes(frame: pd.DataFrame) -> list[str]:

@@ -13,6 +13,7 @@ import pandas as pd
 from ..text import as_strings, text_key
 from .io import LoadedTable
 from .roles import Role
+from .xlsx import SheetCells
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,6 +42,7 @@ class QuestionSet:
     texts: tuple[str, ...]
     frame: pd.DataFrame  # the rows as exported (all original columns for a collection)
     pairs: PairRows | None = None  # pair files only
+    cells: SheetCells | None = None  # a collection read from Excel: its sheet and typed cells, row for row
 
     @cached_property
     def key_index(self) -> KeyIndex:
@@ -83,7 +85,7 @@ def _question_set(table: LoadedTable) -> QuestionSet:
     if table.role is Role.COLLECTION:
         column = table.question_column
         texts = tuple(as_strings(table.frame[column]))  # in slices: one 500k-row tolist() stalls the GUI
-        return QuestionSet(table.path, column, texts, table.frame)
+        return QuestionSet(table.path, column, texts, table.frame, cells=table.cells)
     distinct = table.texts()
     texts = tuple(distinct.tolist())
     frame = pd.DataFrame({"question": distinct.to_numpy()})

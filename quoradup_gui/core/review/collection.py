@@ -4,9 +4,10 @@ labelled pairs available for estimates, and exports with the user's decisions ap
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, Mapping, get_args
 
 import numpy as np
 import pandas as pd
@@ -42,15 +43,21 @@ def pair_estimate(review: QuestionSet, embeddings: np.ndarray) -> PairEstimate |
     return PairEstimate(scores, labels, metrics.f1, float(metrics.threshold))
 
 
-def frame_with_edits(review: QuestionSet, decisions: ResolvedDecisions) -> pd.DataFrame:
+def frame_with_edits(frame: pd.DataFrame, column: str, edits: Mapping[int, str]) -> pd.DataFrame:
     """The rows with edited canonical texts written into the question column (a copy)."""
-    if not decisions.edits:
-        return review.frame
-    frame = review.frame.copy()
-    col = frame.columns.get_loc(review.column)
-    for row, text in decisions.edits.items():
+    if not edits:
+        return frame
+    frame = frame.copy()
+    col = frame.columns.get_loc(column)
+    for row, text in edits.items():
         frame.iat[row, col] = text
     return frame
+
+
+def export_sheet_title(review: QuestionSet) -> str:
+    """The data's name: the sheet it was read from, unless that is a default "Sheet1"; else the file's."""
+    sheet = review.cells.sheet if review.cells is not None else ""
+    return sheet if sheet and not re.fullmatch(r"(?i)sheet\s*\d*", sheet.strip()) else Path(review.path).stem
 
 
 ExportKind = Literal["dedup", "annotated", "pairs"]
@@ -59,17 +66,23 @@ EXPORT_KINDS: tuple[ExportKind, ...] = get_args(ExportKind)
 
 def export_review(kind: ExportKind, path: Path, review: QuestionSet, clustering: Clustering,
                   decisions: ResolvedDecisions, overwrite_input: bool = False, raw_text: bool = False) -> Written:
-    """Write one of the three exports atomically; the input file is never the target."""
+    """Write one of the three exports atomically; the input file is never the target.
+
+    Excel to Excel, the file's numbers, dates and booleans are written as Excel held them (an edited
+    question is text); every other export writes each cell's text as it was read."""
+    rows = review.frame
+    if review.cells is not None and Path(path).suffix.lower() == ".xlsx":
+        rows = review.cells.typed_frame(rows)
     if kind == "dedup":
-        frame = dedup_frame(frame_with_edits(review, decisions), clustering)
+        frame = dedup_frame(frame_with_edits(rows, review.column, decisions.edits), clustering)
     elif kind == "annotated":
         texts = list(review.texts)
         for row, text in decisions.edits.items():
             texts[row] = text
-        frame = annotated_frame(frame_with_edits(review, decisions), texts, clustering)
+        frame = annotated_frame(frame_with_edits(rows, review.column, decisions.edits), texts, clustering)
     elif kind == "pairs":
         frame = pd.DataFrame(decisions.labelled_pairs(review.texts), columns=["question1", "question2", "is_duplicate"])
     else:
         raise ValueError(f"unknown export kind {kind!r}")
     return write_table(frame, path, input_path=review.path, overwrite_input=overwrite_input, raw_text=raw_text,
-                       sheet_title=Path(review.path).stem)
+                       sheet_title=export_sheet_title(review))
