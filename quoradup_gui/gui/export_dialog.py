@@ -33,7 +33,7 @@ class ExportDialog(QDialog):
             "dedup": QRadioButton(f"Deduplicated spreadsheet — {clustering.n - clustering.n_removed:,} rows "
                                   f"({clustering.n_removed:,} of {clustering.n:,} removed), all original columns"),
             "annotated": QRadioButton(f"Annotated spreadsheet — all {clustering.n:,} rows plus cluster_id, "
-                                      "is_canonical, similarity_to_canonical"),
+                                      "cluster_size, is_canonical, similarity_to_canonical, question_edited"),
             "pairs": QRadioButton(f"Review decisions as labelled pairs — {n_pairs:,} pairs "
                                   "(question1, question2, is_duplicate), ready for training"),
         }

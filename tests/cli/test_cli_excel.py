@@ -25,4 +25,5 @@ def test_mine_xlsx_to_xlsx_keeps_dates_numbers_booleans_and_blanks(tmp_path):
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:G{len(ROWS) + 1}"
     annotated = openpyxl.load_workbook(clusters)["FAQ"]
     header = [c.value for c in annotated[1]]
+    assert "cluster_size" in header and "question_edited" in header
     assert_typed_cells(annotated, first_column=header.index("question") + 1)

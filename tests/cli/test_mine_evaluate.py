@@ -41,7 +41,8 @@ def test_clusters_file_has_every_row_and_the_known_groups(mined):
     summary, out = mined
     demo = pd.read_csv(demo_collection_path())
     clusters = pd.read_csv(out / "clusters.csv")
-    assert list(clusters.columns[:5]) == ["row", "cluster_id", "is_canonical", "similarity_to_canonical", "text"]
+    assert list(clusters.columns[:7]) == ["row", "cluster_id", "cluster_size", "is_canonical",
+                                          "similarity_to_canonical", "text", "question_edited"]
     assert len(clusters) == len(demo) and clusters["row"].tolist() == list(range(1, len(demo) + 1))
     assert clusters["id"].tolist() == demo["id"].tolist()  # the file's own columns follow
     assert clusters["is_canonical"].sum() == summary["n_clusters"]

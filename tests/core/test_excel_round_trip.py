@@ -3,10 +3,13 @@
 Excel to Excel: dates stay dates (in their number format), integers and decimals numbers,
 booleans booleans, blanks blank, text text (a text starting with "=" never becomes a formula);
 the sheet has a frozen, filtered header row, fitting column widths and the data's name.
+The annotated export adds cluster_size and keeps the file's question beside the user's edit
+(question_edited).
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
@@ -122,3 +125,28 @@ def test_xlsx_annotated_export_keeps_the_files_columns_typed(tmp_path, cache_dir
     first = header.index("question") + 1
     assert header[first - 1:] == HEADER
     assert_typed_cells(ws, first_column=first)
+    assert ws.cell(2, header.index("cluster_size") + 1).value == 1
+
+
+def test_annotated_export_has_cluster_size_and_keeps_the_question_beside_its_edit(faq, tmp_path, cache_dir):
+    session = session_for(faq, cache_dir, threshold=0.75)
+    clustering = session.clustering
+    cid = int(clustering.labels[0])
+    kept = int(clustering.canonical[cid])
+    original = session.collection.texts[kept]
+    session.edit(cid, "How can I reset my password? (edited)")
+    out = session.export("annotated", tmp_path / "clusters.csv", raw_text=True).path
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0])[:7] == ["row", "cluster_id", "cluster_size", "is_canonical", "similarity_to_canonical",
+                                 "text", "question_edited"]
+    sizes = clustering.sizes
+    assert [int(r["cluster_size"]) for r in rows] == [int(sizes[label]) for label in clustering.labels]
+    assert int(rows[kept]["cluster_size"]) == len(clustering.members(cid)) > 1
+    column = session.collection.column
+    assert rows[kept][column] == rows[kept]["text"] == original  # the file's question, not overwritten
+    assert rows[kept]["question_edited"] == "How can I reset my password? (edited)"
+    assert all(r["question_edited"] == "" for i, r in enumerate(rows) if i != kept)
+    # The deduplicated export still writes the edit as the kept question.
+    dedup = session.export("dedup", tmp_path / "dedup.csv").path
+    assert "How can I reset my password? (edited)" in dedup.read_text(encoding="utf-8-sig")

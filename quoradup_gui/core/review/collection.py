@@ -75,11 +75,8 @@ def export_review(kind: ExportKind, path: Path, review: QuestionSet, clustering:
         rows = review.cells.typed_frame(rows)
     if kind == "dedup":
         frame = dedup_frame(frame_with_edits(rows, review.column, decisions.edits), clustering)
-    elif kind == "annotated":
-        texts = list(review.texts)
-        for row, text in decisions.edits.items():
-            texts[row] = text
-        frame = annotated_frame(frame_with_edits(rows, review.column, decisions.edits), texts, clustering)
+    elif kind == "annotated":  # the file's question stays as it was, beside the edit
+        frame = annotated_frame(rows, review.texts, clustering, decisions.edits)
     elif kind == "pairs":
         frame = pd.DataFrame(decisions.labelled_pairs(review.texts), columns=["question1", "question2", "is_duplicate"])
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,8 @@ from ..errors import QuoradupError
 from ..mine.clustering import Clustering
 
 WRITABLE_SUFFIXES = (".csv", ".tsv", ".xlsx", ".parquet", ".jsonl")
-ANNOTATION_COLUMNS = ("row", "cluster_id", "is_canonical", "similarity_to_canonical", "text")
+ANNOTATION_COLUMNS = ("row", "cluster_id", "cluster_size", "is_canonical", "similarity_to_canonical", "text",
+                      "question_edited")
 
 
 class ExportError(QuoradupError):
@@ -33,17 +35,26 @@ def dedup_frame(frame: pd.DataFrame, clustering: Clustering) -> pd.DataFrame:
     return frame.iloc[np.flatnonzero(keep)]
 
 
-def annotated_frame(frame: pd.DataFrame, texts, clustering: Clustering) -> pd.DataFrame:
-    """Every row, with row (1-based), cluster_id, is_canonical, similarity_to_canonical and text first."""
+def annotated_frame(frame: pd.DataFrame, texts, clustering: Clustering,
+                    edits: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """Every row, with ANNOTATION_COLUMNS first: row (1-based), cluster_id, cluster_size, is_canonical,
+    similarity_to_canonical, text (the question as in the file) and question_edited (the user's edit
+    of a kept question, else blank); the file's own columns follow as they are."""
     n = len(frame)
     is_canonical = np.zeros(n, bool)
     is_canonical[clustering.canonical] = True
+    labels = clustering.labels.astype(np.int64)
+    edited = np.full(n, "", dtype=object)
+    for row, text in (edits or {}).items():
+        edited[row] = text
     annotations = pd.DataFrame({
         "row": np.arange(1, n + 1),
-        "cluster_id": clustering.labels.astype(np.int64),
+        "cluster_id": labels,
+        "cluster_size": clustering.sizes[labels].astype(np.int64),
         "is_canonical": is_canonical,
         "similarity_to_canonical": np.round(clustering.similarity_to_canonical.astype(np.float64), 4),
-        "text": list(texts),
+        "text": pd.Series(list(texts), dtype="str"),
+        "question_edited": pd.Series(edited, dtype="str"),
     })
     own = frame.reset_index(drop=True)
     # The file's own columns keep their names; a clash with ours gets a suffix, never a loss.
