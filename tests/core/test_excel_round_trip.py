@@ -3,8 +3,8 @@
 Excel to Excel: dates stay dates (in their number format), integers and decimals numbers,
 booleans booleans, blanks blank, text text (a text starting with "=" never becomes a formula);
 the sheet has a frozen, filtered header row, fitting column widths and the data's name.
-The annotated export adds cluster_size and keeps the file's question beside the user's edit
-(question_edited).
+CSV to CSV: every cell's text comes back exactly. The annotated export adds cluster_size and
+keeps the file's question beside the user's edit (question_edited).
 """
 
 from __future__ import annotations
@@ -150,3 +150,27 @@ def test_annotated_export_has_cluster_size_and_keeps_the_question_beside_its_edi
     # The deduplicated export still writes the edit as the kept question.
     dedup = session.export("dedup", tmp_path / "dedup.csv").path
     assert "How can I reset my password? (edited)" in dedup.read_text(encoding="utf-8-sig")
+
+
+CSV_CELLS = [
+    ["id", "question", "note", "when", "amount"],
+    ["007", 'What is "this" thing?', "line one\nline two", "2024-01-01", "1.50"],
+    ["010", "Why, though, is the sky blue?", " leading and trailing ", "01/02/2024", "1,000"],
+    ["0", "How do I reset my password?", "", "1e5", "NA"],
+    ["1", "Where is my parcel?", "a\r\nb", "TRUE", "-0"],
+    ["2", "Can I return an order after 30 days?", "'quoted", "N/A", "null"],
+]
+
+
+@pytest.mark.parametrize("kind", ["dedup", "annotated"])
+def test_csv_to_csv_keeps_every_cells_text_exactly(tmp_path, cache_dir, kind):
+    path = tmp_path / "q.csv"
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, lineterminator="\r\n").writerows(CSV_CELLS)
+    session = session_for(path, cache_dir)
+    assert session.clustering.n_removed == 0
+    out = session.export(kind, tmp_path / f"{kind}.csv").path
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        back = list(csv.reader(fh))
+    first = back[0].index("id")
+    assert [row[first:] for row in back] == CSV_CELLS
