@@ -147,6 +147,18 @@ def _integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+SMALL_EVAL_SET = 500  # held-out pairs below which an AP says little (roughly ±0.05 or worse)
+
+
+def ap_interval(ap: float, n_positive: int) -> tuple[float, float]:
+    """A rough 95% interval of an average precision measured on ``n_positive`` duplicates (the
+    normal approximation of a proportion: enough to tell a small held-out set from a big one)."""
+    import math
+
+    half = 1.96 * math.sqrt(max(ap * (1 - ap), 1e-6) / max(n_positive, 1))
+    return max(0.0, ap - half), min(1.0, ap + half)
+
+
 @dataclass(frozen=True)
 class TrainingResult:
     output: Path  # the saved model folder (also on other DDP ranks, which do not write it)
@@ -164,6 +176,22 @@ class TrainingResult:
     world_size: int = 1
     is_main_process: bool = True
     warnings: tuple[str, ...] = field(default=(), repr=False)
+
+    def use_warnings(self) -> list[str]:
+        """What to say before this model replaces the one in use ("Use this model")."""
+        notes = []
+        scored_after_training = any(p.get("kind") == "eval" and int(p.get("step") or 0) > 0 for p in self.history)
+        if self.trained is None or not scored_after_training:
+            notes.append("It was stopped before it was scored on the held-out pairs, so nobody knows yet whether it "
+                         "is better than the base model.")
+        elif self.base is not None and self.trained.ap < self.base.ap:
+            notes.append(f"It scored worse than the base model on the held-out pairs: AP {self.trained.ap:.3f} "
+                         f"against {self.base.ap:.3f}.")
+        if self.trained is not None and self.n_eval_pairs < SMALL_EVAL_SET:
+            low, high = ap_interval(self.trained.ap, self.trained.n_positive)
+            notes.append(f"The held-out set has only {self.n_eval_pairs:,} pairs ({self.trained.n_positive:,} duplicates): "
+                         f"its AP {self.trained.ap:.3f} could well be anywhere from {low:.2f} to {high:.2f}.")
+        return notes
 
     def as_dict(self) -> dict[str, Any]:
         def short(m: PairMetrics | None) -> dict | None:
