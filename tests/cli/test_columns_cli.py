@@ -64,3 +64,13 @@ def test_bad_column_choices_are_a_sentence(tmp_path):
 def test_header_names_may_end_in_a_question_mark_but_questions_are_data(first, header):
     rest = [["How do I reset my password today?", "Where can I find the settings page?"]] * 3
     assert looks_like_header(first, rest) is header
+
+
+def test_numbered_columns_are_a_pair_only_when_they_name_questions():
+    import pandas as pd
+
+    from quoradup_gui.core.ingest.roles import detect_role
+
+    text = ["How do I reset my password?", "Where is my parcel?"]
+    assert detect_role(pd.DataFrame({"q1": text, "q2": text[::-1]}))[0].value == "pairs"
+    assert detect_role(pd.DataFrame({"question": text, "note_1": text, "note_2": text}))[0].value == "collection"

@@ -162,3 +162,19 @@ def test_a_formula_without_a_saved_result_is_read_as_its_text_and_said(tmp_path)
     assert table.frame["question"].tolist() == ["What is X?", '=HYPERLINK("http://x","y") is this safe?', "Why?"]
     assert any("1 cell of sheet" in w and "holds a formula with no saved result" in w and "sheet row 3" in w
                for w in table.warnings)
+
+
+def test_a_blank_spacer_under_the_title_adds_nothing_to_the_note(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Quarterly FAQ"])
+    ws.append([None, " "])
+    ws.append(["id", "question", "category"])
+    ws.append([1, "What is X?", "a"])
+    ws.append([2, "How do I Y?", "b"])
+    path = tmp_path / "spaced.xlsx"
+    wb.save(path)
+    table = read_table(path)
+    assert list(table.frame.columns) == ["id", "question", "category"]
+    note = next(w for w in table.warnings if "above the header" in w)
+    assert note.endswith(": Quarterly FAQ).") and "; " not in note, note

@@ -363,7 +363,8 @@ def _read_xlsx(path: Path, sniffed: Sniffed, ctx: JobContext, sheet: str | None 
     frame = xlsx.rows_frame(rows)
     n_titles = xlsx.title_rows(frame)
     if n_titles:
-        titles = "; ".join(" ".join(c for c in frame.iloc[i].tolist() if c.strip())[:60] for i in range(n_titles))
+        lines = (" ".join(c for c in frame.iloc[i].tolist() if c.strip())[:60] for i in range(n_titles))
+        titles = "; ".join(line for line in lines if line) or "blank"  # a blank spacer row adds no "; "
         notes.append(f"{plural(n_titles, 'title row')} above the header {'was' if n_titles == 1 else 'were'} "
                      f"skipped (sheet row {', '.join(str(n) for n in numbers[:n_titles])}: {titles}).")
         frame, numbers = frame.iloc[n_titles:].reset_index(drop=True), numbers[n_titles:]

@@ -69,21 +69,24 @@ def detect_role(frame: pd.DataFrame) -> tuple[Role, str | None, PairColumns | No
     return Role.COLLECTION, guess_question_column(frame), None
 
 
+_PAIR_STEMS = {"question", "questions", "q", "text", "sentence", "query", "title", "prompt", "phrase", "utterance",
+               "questiontext", "ques"}
 _ORDINALS = (("first", "second"), ("1", "2"), ("a", "b"), ("one", "two"), ("left", "right"))
 _LABEL_NAMES = {"label", "isduplicate", "duplicate", "isdup", "dup", "same", "issame", "match", "ismatch",
                 "paraphrase", "isparaphrase", "equivalent", "target", "similar", "issimilar"}
 
 
 def _numbered_pair(frame: pd.DataFrame) -> PairColumns | None:
-    """Two text columns named alike but for an ordinal (first/second, 1/2, a/b) and, when there
-    is one, a label column (by name, its values read as labels)."""
+    """Two text columns named like questions but for an ordinal ("first question"/"second
+    question", q1/q2, "text a"/"text b") and, when there is one, a label column (by name, its
+    values read as labels)."""
     # (column_1, column_2 of a file without a header say nothing about what the columns hold)
     keys = [(column, name_key(column).rstrip("?")) for column in frame.columns
             if not re.fullmatch(r"column_\d+", str(column))]
     for one, two in _ORDINALS:
         for column1, key1 in keys:
             for stem in (key1[len(one):] if key1.startswith(one) else None, key1[:-len(one)] if key1.endswith(one) else None):
-                if not stem or not any(ch.isalpha() for ch in stem):
+                if stem not in _PAIR_STEMS:  # note_1, note_2 are two notes, not a pair of questions
                     continue
                 partner = [c for c, k in keys if c != column1 and k in (two + stem, stem + two)
                            and k.startswith(two) == key1.startswith(one)]
