@@ -344,6 +344,12 @@ def test_every_loss_trains_a_loadable_model(tmp_path, pair_file, loss):
     losses = [p for p in ctx.partials if p["kind"] == "loss"]
     assert [p["step"] for p in losses] == list(range(1, result.steps + 1))
     assert all(np.isfinite(p["loss"]) for p in losses)
+    if loss == "multi-task":  # each task's own loss: one step is one task's batch (logging every step)
+        assert {name for p in losses for name in p["tasks"]} == {"mnrl", "online-contrastive"}
+        assert all(len(p["tasks"]) == 1 and list(p["tasks"].values())[0] == pytest.approx(p["loss"], abs=1e-3)
+                   for p in losses)
+    else:
+        assert not any("tasks" in p for p in losses)
     assert ctx.progress[-1] == (result.steps, result.steps)
     # A SentenceTransformer folder with a model card, the record, and the trainer checkpoint under it.
     folder = result.output

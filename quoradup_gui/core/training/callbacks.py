@@ -12,7 +12,8 @@
   reports.
 
 Partial results (``ctx.emit_partial``), all plain dicts:
-  {"kind": "loss", "step", "epoch", "loss", "learning_rate"}           every logging step
+  {"kind": "loss", "step", "epoch", "loss", "learning_rate"[, "tasks"]} every logging step; a multi-task
+                                                                     run adds {task: its mean loss}
   {"kind": "eval", "step", "epoch", "ap", "f1", "precision", "recall", "threshold", "accuracy",
    "base": step == 0, "metrics": {all PairMetrics fields}}           step 0, every eval_steps, last step
   {"kind": "progress", "step", "max_steps", "epoch", "samples_per_s", "elapsed_s", "eta_s"}  ≤ 5 Hz
@@ -48,9 +49,10 @@ def make_evaluator(pairs: PairData, batch_size: int = 64, should_stop: Callable[
 
 
 def make_job_callback(ctx: JobContext, batch_size: int, n_rows: int, epochs: float,
-                      evaluator: HeldOutEvaluator | None = None, checkpoint_seconds: float = 0.0):
+                      evaluator: HeldOutEvaluator | None = None, checkpoint_seconds: float = 0.0,
+                      task_losses: dict[str, Any] | None = None):
     """A :class:`JobCallback` that is also a ``transformers.TrainerCallback``."""
-    return _trainer_classes()[1](ctx, batch_size, n_rows, epochs, evaluator, checkpoint_seconds)
+    return _trainer_classes()[1](ctx, batch_size, n_rows, epochs, evaluator, checkpoint_seconds, task_losses)
 
 
 @functools.cache
@@ -135,7 +137,8 @@ class JobCallback:
     """
 
     def __init__(self, ctx: JobContext, batch_size: int, n_rows: int, epochs: float,
-                 evaluator: HeldOutEvaluator | None = None, checkpoint_seconds: float = 0.0) -> None:
+                 evaluator: HeldOutEvaluator | None = None, checkpoint_seconds: float = 0.0,
+                 task_losses: dict[str, Any] | None = None) -> None:
         self.ctx = ctx
         self.batch_size = batch_size
         self.n_rows = n_rows
@@ -154,6 +157,11 @@ class JobCallback:
         self._last_checkpoint = time.monotonic()
         self._throttle = Throttle(5.0)
         self._main = True
+        # A multi-task run alternates batches of its tasks, and the trainer logs one loss mixed
+        # over them: each task's loss module is watched to report its own mean as well.
+        self._task_losses = dict(task_losses or {}) if task_losses and len(task_losses) > 1 else {}
+        self._task_sums: dict[str, list] = {}
+        self._hooks: list = []
 
     # ----- helpers ------------------------------------------------------------------------
     def _emit(self, value: dict) -> None:
@@ -178,10 +186,29 @@ class JobCallback:
     def on_train_begin(self, args, state, control, **kwargs):
         self._main = state.is_world_process_zero
         self.world_size = max(1, args.world_size)
+        for name, module in self._task_losses.items():
+            self._hooks.append(module.register_forward_hook(functools.partial(self._on_task_loss, name)))
         if self._main:
             self.ctx.set_progress(state.global_step, state.max_steps)
             self.ctx.set_status(f"Training: step {state.global_step:,} of {state.max_steps:,}…")
         return control
+
+    def on_train_end(self, args, state, control, **kwargs):
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks.clear()
+        return control
+
+    def _on_task_loss(self, name: str, module, inputs, output) -> None:
+        value = sum(output.values()) if isinstance(output, dict) else output
+        total = self._task_sums.setdefault(name, [0.0, 0])
+        total[0] = total[0] + value.detach()  # a tensor: no device sync per step, only when logged
+        total[1] += 1
+
+    def _task_means(self) -> dict[str, float]:
+        means = {name: float(total) / count for name, (total, count) in self._task_sums.items() if count}
+        self._task_sums.clear()
+        return means
 
     def on_step_begin(self, args, state, control, **kwargs):
         if self._t0 is None:  # time from the first step: model loading and the base evaluation excluded
@@ -221,8 +248,12 @@ class JobCallback:
             return self._fail(args, state, control, "the loss became " + _what(loss))
         if not math.isfinite(grad_norm) and not args.fp16:  # fp16 skips overflowing steps by design
             return self._fail(args, state, control, "the gradients became " + _what(grad_norm))
-        self._emit({"kind": "loss", "step": state.global_step, "epoch": float(state.epoch or 0.0), "loss": loss,
-                    "learning_rate": float(logs.get("learning_rate", 0.0))})
+        point = {"kind": "loss", "step": state.global_step, "epoch": float(state.epoch or 0.0), "loss": loss,
+                 "learning_rate": float(logs.get("learning_rate", 0.0))}
+        tasks = self._task_means()
+        if tasks:
+            point["tasks"] = tasks
+        self._emit(point)
         return control
 
     def on_evaluate(self, args, state, control, metrics=None, **kwargs):

@@ -72,7 +72,8 @@ def build_objectives(name: str, model: SentenceTransformer, train: PairData, min
         loss = losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=mini_batch_size)
         return Objectives(dataset, loss, "no_duplicates", "proportional", len(dataset))
     # multi-task: one trainer, a dict of datasets and a dict of losses (the recipe's multi-task example)
-    datasets = {"mnrl": to_dataset(ranking_rows(train)), "cl": to_dataset(contrastive_rows(train))}
+    # keyed by the names of LOSSES, so the Train tab can title each task's loss curve
+    datasets = {"mnrl": to_dataset(ranking_rows(train)), "online-contrastive": to_dataset(contrastive_rows(train))}
     loss = {"mnrl": losses.MultipleNegativesRankingLoss(model),
-            "cl": losses.OnlineContrastiveLoss(model, margin=CONTRASTIVE_MARGIN)}
+            "online-contrastive": losses.OnlineContrastiveLoss(model, margin=CONTRASTIVE_MARGIN)}
     return Objectives(datasets, loss, "no_duplicates", "proportional", sum(map(len, datasets.values())))

@@ -230,7 +230,8 @@ def run_training(config: TrainingConfig, source: LoadedTable | str | Path | None
     objectives = build_objectives(loss_name, model, split.train, config.mini_batch_size)
     evaluator = make_evaluator(split.eval, config.batch_size, ctx.is_cancelled) if split.eval is not None else None
     job = make_job_callback(ctx, config.batch_size, objectives.n_rows, config.epochs, evaluator,
-                            checkpoint_seconds=60.0 * config.checkpoint_minutes)
+                            checkpoint_seconds=60.0 * config.checkpoint_minutes,
+                            task_losses=objectives.loss if isinstance(objectives.loss, dict) else None)
     args = SentenceTransformerTrainingArguments(
         output_dir=str(work),
         num_train_epochs=config.epochs,
