@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from .jobs import Job, JobRunner
-from .widgets import format_eta
+from .widgets import format_rate
 
 LOADED, HUB = 0, 1
 
@@ -140,8 +140,10 @@ class TrainTab(QWidget):
             return
         from .plots import LivePlot
 
-        self.loss_plot = LivePlot("Training loss", "loss", {"loss": "#14877a"})
-        self.eval_plot = LivePlot("Held-out pairs", "score", {"AP": "#1f5fbf", "F1": "#d9822b"})
+        # curves as the run reports them: "loss", or one per task of a multi-task run
+        self.loss_plot = LivePlot("Training loss", "loss", {}, y_min=0.0)  # the offered losses are never negative
+        self.eval_plot = LivePlot("Held-out pairs", "score", {"AP": "#1f5fbf", "F1": "#d9822b"}, y_min=0.0,
+                                  y_max=1.02)  # room for the markers of a perfect score
         self.plots_box.addWidget(self.loss_plot, 1)
         self.plots_box.addWidget(self.eval_plot, 1)
 
@@ -255,7 +257,8 @@ class TrainTab(QWidget):
     def _on_partial(self, point: dict) -> None:
         kind = point.get("kind")
         if kind == "loss":
-            self.loss_plot.append("loss", point["step"], point["loss"])
+            for name, value in (point.get("tasks") or {"loss": point["loss"]}).items():
+                self.loss_plot.append(_task_title(name), point["step"], value)
         elif kind == "eval":
             self.eval_plot.append("AP", point["step"], point["ap"])
             self.eval_plot.append("F1", point["step"], point["f1"])
@@ -263,8 +266,7 @@ class TrainTab(QWidget):
             total = max(int(point.get("max_steps") or 1), 1)
             self.progress.setMaximum(total)
             self.progress.setValue(int(point["step"]))
-            self.status_label.setText(f"Step {point['step']:,} of {total:,} · {point.get('samples_per_s', 0):.1f} "
-                                      f"pairs/s · ETA {format_eta(point.get('eta_s') or 0)}")
+            self.status_label.setText(f"Step {point['step']:,} of {total:,} · {format_rate(point)}")
 
     def _on_trained(self, result) -> None:
         self.result = result
@@ -298,6 +300,12 @@ class TrainTab(QWidget):
 
     def is_busy(self) -> bool:
         return self.job is not None
+
+
+def _task_title(name: str) -> str:
+    from ..core.training.loss_info import LOSSES
+
+    return LOSSES[name].title if name in LOSSES else name
 
 
 def _train_in_worker(config, source, ctx):

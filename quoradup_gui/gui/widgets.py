@@ -33,6 +33,13 @@ def format_eta(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def format_rate(progress: dict) -> str:
+    """"12.3 pairs/s · ETA 0:20" from a job's progress partial (its rate and ETA, as it measured them).
+
+    The Train tab and the status bar both show this text, so they never disagree."""
+    return f"{progress.get('samples_per_s') or 0:.1f} pairs/s · ETA {format_eta(progress.get('eta_s') or 0)}"
+
+
 BANNER_STYLES = {  # level: background, border, text
     "error": ("#fdecea", "#e0a39c", "#5f1d16"),
     "warning": ("#fff4e0", "#e5c07b", "#5c3d00"),
@@ -121,6 +128,10 @@ def _escape(text: str) -> str:
 class JobProgress(QWidget):
     """Status-bar widget following the most recent job: status text, progress, Cancel.
 
+    The rate and ETA beside the bar are the job's own when it reports them (a partial
+    ``{"kind": "progress", "samples_per_s", "eta_s"}``, as training does); otherwise they are
+    estimated here from the progress calls.
+
     It appears only once a job has run for SHOW_DELAY_MS, so the quick jobs of a dragged slider
     (re-clustering takes tens of milliseconds) do not make it flash on and off."""
 
@@ -153,9 +164,11 @@ class JobProgress(QWidget):
         self.bar.setRange(0, 0)  # busy until the first progress report
         self.bar.setFormat("%p%")
         self._phase_total, self._phase_start, self._phase_done0 = -1.0, time.monotonic(), 0.0
+        self._reported: dict | None = None  # the job's own latest progress partial
         self.cancel_button.setEnabled(True)
         job.sig_status_changed.connect(self._on_job_status_changed)
         job.sig_progress_changed.connect(self._on_job_progress_changed)
+        job.sig_partial_emitted.connect(self._on_job_partial_emitted)
         job.sig_done.connect(self._on_job_done)
         if not self.isVisible():
             self._show_timer.start()
@@ -188,6 +201,8 @@ class JobProgress(QWidget):
             self._phase_total, self._phase_start, self._phase_done0 = total, now, done
         self.bar.setRange(0, 1000)
         self.bar.setValue(int(1000 * min(done / total, 1.0)))
+        if self._reported is not None:
+            return  # the job's own rate stays until its next report
         elapsed = now - self._phase_start
         rate = (done - self._phase_done0) / elapsed if elapsed > 0.5 else 0.0
         text = "%p%"
@@ -195,6 +210,12 @@ class JobProgress(QWidget):
             eta = int((total - done) / rate)
             text += f" · {rate:,.0f}/s · ETA {format_eta(eta)}"
         self.bar.setFormat(text)
+
+    def _on_job_partial_emitted(self, value) -> None:
+        if (self.sender() is self._job and isinstance(value, dict) and value.get("kind") == "progress"
+                and "samples_per_s" in value):
+            self._reported = value
+            self.bar.setFormat(f"%p% · {format_rate(value)}")
 
     def _on_job_done(self) -> None:
         if self.sender() is self._job:

@@ -4,9 +4,11 @@ plots receive points, stop it, see the result card, and hand the model to the Du
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
+from PySide6.QtCore import Qt
 
 from quoradup_gui.core.resources import demo_collection_path, resource_path
 
@@ -25,6 +27,20 @@ def pair_file(tmp_path, monkeypatch):
     path = tmp_path / "pairs.csv"
     pd.DataFrame(rows, columns=["question1", "question2", "is_duplicate"]).to_csv(path, index=False)
     return path
+
+
+def open_train_tab(qtbot, window, pair_file, loss: str, epochs: float, eval_steps: int, max_pairs: int = 0):
+    """The pair file opened, the Train tab shown and set up for a tiny run (batches of 8)."""
+    window.open_file(pair_file)
+    wait_for_view(qtbot, window)
+    window.select_tab("train")
+    tab = window.train_tab
+    tab.loss_combo.setCurrentIndex(tab.loss_combo.findData(loss))
+    tab.batch.setValue(8)
+    tab.epochs.setValue(epochs)
+    tab.eval_steps.setValue(eval_steps)
+    tab.max_pairs.setValue(max_pairs)
+    return tab
 
 
 def test_train_start_plot_stop_result_and_use(qtbot, window, pair_file, tmp_path):
@@ -65,14 +81,7 @@ def test_gui_stays_responsive_while_training(qtbot, window, pair_file):
     its background preloading (as `quoradup-gui` does by itself a few seconds after start)."""
     with qtbot.waitSignal(window.sig_heavy_imports_ready, timeout=180_000):
         window.start_heavy_imports()
-    window.open_file(pair_file)
-    wait_for_view(qtbot, window)
-    window.select_tab("train")
-    tab = window.train_tab
-    tab.loss_combo.setCurrentIndex(tab.loss_combo.findData("multi-task"))
-    tab.batch.setValue(8)
-    tab.epochs.setValue(3)
-    tab.eval_steps.setValue(3)
+    tab = open_train_tab(qtbot, window, pair_file, "multi-task", epochs=3, eval_steps=3)
     qtbot.waitExposed(tab.loss_plot)  # the tab as the user sees it before pressing Start
     qtbot.wait(100)
 
@@ -80,7 +89,7 @@ def test_gui_stays_responsive_while_training(qtbot, window, pair_file):
     heartbeat.start()
     assert tab.start() is not None
     qtbot.waitUntil(lambda: len(tab.eval_plot.points("AP")) >= 3, timeout=300_000)  # step 0 and two evaluations
-    assert len(tab.loss_plot.points("loss")) >= 3
+    assert sum(len(tab.loss_plot.points(name)) for name in tab.loss_plot.curve_names()) >= 3  # per task
     tab.stop()
     with qtbot.waitSignal(tab.sig_training_finished, timeout=120_000):
         pass
@@ -88,3 +97,52 @@ def test_gui_stays_responsive_while_training(qtbot, window, pair_file):
     assert tab.result is not None and tab.result.output.exists()
     assert heartbeat.beats > 50
     assert heartbeat.worst < 0.100, f"GUI thread stalled {heartbeat.worst * 1000:.0f} ms during training\n" + heartbeat.explain()
+
+
+def _rate(text: str) -> str | None:
+    match = re.search(r"([\d.,]+) pairs/s", text)
+    return match.group(1) if match else None
+
+
+def test_training_plots_read_right(qtbot, window, pair_file):
+    """After a short multi-task run: each task's loss has its own curve, the axes show the values
+    themselves (no "score (x0.001)" with ticks 635–665), the step axis starts at 0, and the
+    status bar shows the pairs/s the tab shows."""
+    window.resize(1400, 900)
+    tab = open_train_tab(qtbot, window, pair_file, "multi-task", epochs=0.5, eval_steps=3, max_pairs=60)
+
+    job = tab.start()
+    assert job is not None
+    compared = []
+
+    def on_status(text: str) -> None:  # queued after the tab and the status bar took the same report
+        if "pairs/s" in text and window.job_progress.current_job() is job:
+            compared.append((_rate(text), _rate(tab.status_label.text()), _rate(window.job_progress.bar.format())))
+
+    job.sig_status_changed.connect(on_status, Qt.ConnectionType.QueuedConnection)
+    with qtbot.waitSignal(tab.sig_training_finished, timeout=300_000):
+        pass
+    assert tab.result is not None and not tab.result.cancelled
+    assert compared and all(status == in_tab == bar is not None for status, in_tab, bar in compared), compared
+
+    # the multi-task loss, one curve per task, each with a point per logged step of its own
+    assert sorted(tab.loss_plot.curve_names()) == ["Multiple negatives ranking", "Online contrastive"]
+    assert all(len(tab.loss_plot.points(name)) >= 1 for name in tab.loss_plot.curve_names())
+    assert len(tab.eval_plot.points("AP")) >= 2
+    qtbot.wait(200)  # the last points drawn and the axes laid out
+    for plot in (tab.loss_plot, tab.eval_plot):
+        low, high = plot.x_range()
+        assert low >= 0, f"the step axis of {plot.widget.plotItem.titleLabel.text} starts at {low}"
+        for side in ("left", "bottom"):
+            label, ticks = plot.axis_texts(side)
+            assert "(x" not in label and "×" not in label, label
+            axis = plot.widget.getAxis(side)
+            lo, hi = sorted(axis.range)
+            span = hi - lo
+            # the tick texts are the values themselves, within the axis' range
+            assert ticks and all(lo - span <= float(t) <= hi + span for t in ticks), (side, axis.range, ticks)
+    _, steps = tab.eval_plot.axis_texts("bottom")
+    assert all(float(t).is_integer() for t in steps), steps  # no step 2.5
+    _, scores = tab.eval_plot.axis_texts("left")
+    assert all(0 <= float(t) <= 1.02 for t in scores), scores  # AP and F1 as they are: 0 to 1, never 1.4
+    assert tab.grab().save("/tmp/train_plots.png")
