@@ -295,8 +295,21 @@ class TrainTab(QWidget):
         self._update_buttons()
 
     def _on_use_clicked(self) -> None:
-        if self.result is not None:
-            self.sig_use_model_requested.emit(str(self.result.output))
+        """Hand the model to the Duplicates tab; first say what speaks against it, if anything."""
+        if self.result is None:
+            return
+        notes = self.result.use_warnings()
+        if notes:
+            from PySide6.QtWidgets import QMessageBox
+
+            box = QMessageBox(QMessageBox.Icon.Warning, "Use this model?",
+                              "\n\n".join(notes) + "\n\nUse it for finding duplicates anyway?",
+                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+            box.setObjectName("use_model_question")
+            box.setDefaultButton(QMessageBox.StandardButton.No)
+            if box.exec() != QMessageBox.StandardButton.Yes:
+                return
+        self.sig_use_model_requested.emit(str(self.result.output))
 
     def is_busy(self) -> bool:
         return self.job is not None

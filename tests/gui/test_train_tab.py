@@ -8,7 +8,8 @@ import re
 
 import pandas as pd
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from quoradup_gui.core.resources import demo_collection_path, resource_path
 
@@ -70,6 +71,22 @@ def test_train_start_plot_stop_result_and_use(qtbot, window, pair_file, tmp_path
     assert "base model" in tab.result_label.text()
     assert tab.start_button.isEnabled()
 
+    # A run stopped early on a dozen held-out pairs: Use this model says so first (issue 12.7).
+    seen = []
+
+    def answer(button):
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox) or box.objectName() != "use_model_question":
+            QTimer.singleShot(20, lambda: answer(button))
+            return
+        seen.append(box.text())
+        box.button(button).click()
+
+    QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.No))
+    tab.use_button.click()
+    assert window.tabs.currentWidget() is not window.duplicates_tab  # No: nothing handed over
+    assert seen and "stopped before it was scored" in seen[0]
+    QTimer.singleShot(0, lambda: answer(QMessageBox.StandardButton.Yes))
     tab.use_button.click()
     assert window.tabs.currentWidget() is window.duplicates_tab
     assert window.duplicates_tab.model_name() == str(result.output)
