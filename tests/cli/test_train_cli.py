@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -69,6 +70,24 @@ def test_bad_input_exits_2_with_a_message(tmp_path, pair_file, args, message):
     result = quoradup("train", *args, "--output", str(tmp_path / "model"), "--json")
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and result.stdout == ""
+    assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9", "https://quoradup-no-such-host.invalid"])
+def test_a_bad_base_model_name_fails_in_seconds_when_the_hub_is_unreachable(tmp_path, pair_file, endpoint):
+    """Not a folder, not cached, the hub unreachable (refused; no such name) and HF_HUB_OFFLINE unset, as
+    on a user's machine: exit 2 with the reason within seconds, not after a minute of hub retries."""
+    env = {k: v for k, v in ENV.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env["HF_ENDPOINT"] = endpoint
+    start = time.perf_counter()
+    result = quoradup("train", "--pairs", str(pair_file), "--model", "made-up-org/quoradup-no-such-model-3f9a",
+                      "--output", str(tmp_path / "model"), "--device", "cpu", timeout=120, env=env)
+    elapsed = time.perf_counter() - start
+    assert result.returncode == 2, result.stderr
+    assert "Model 'made-up-org/quoradup-no-such-model-3f9a' was not found: it is not a model folder, it is not in " \
+           "the local Hugging Face cache, and the Hugging Face Hub cannot be reached" in result.stderr
+    assert "Retrying" not in result.stderr
+    assert elapsed < 10, f"{elapsed:.1f} s"
     assert not (tmp_path / "model").exists()
 
 

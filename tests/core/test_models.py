@@ -1,11 +1,15 @@
 """Resolving models, choosing devices, loading once, fingerprints."""
 
 import os
+import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from quoradup_gui.core.encode.hub import forget_answers, hub_unreachable_reason
 from quoradup_gui.core.encode.models import (
     DEFAULT_MODEL,
     ModelError,
@@ -128,10 +132,81 @@ def test_an_offline_hub_id_gives_a_clear_error(monkeypatch):
         load_model("made-up-org/quoradup-no-such-model-3f9a", "cpu")
     message = str(info.value)
     assert message.startswith(
-        "Could not download model 'made-up-org/quoradup-no-such-model-3f9a' from the Hugging Face Hub (no connection?)."
+        "Model 'made-up-org/quoradup-no-such-model-3f9a' was not found: it is not a model folder, it is not in the "
+        "local Hugging Face cache, and the Hugging Face Hub cannot be reached (HF_HUB_OFFLINE is set)."
     )
     assert "'default' (the bundled all-MiniLM-L6-v2)" in message and "connect and try again" in message
-    assert time.perf_counter() - start < 30  # offline: no waiting on timeouts
+    assert time.perf_counter() - start < 5  # offline: no waiting on timeouts
+
+
+# ----------------------------------------------------------------------------- the hub, checked in seconds
+
+NO_SUCH_HOST = "https://quoradup-no-such-host.invalid"  # .invalid never resolves (RFC 2606)
+
+
+@pytest.fixture
+def online(monkeypatch):
+    """HF_HUB_OFFLINE unset and no proxy, as on a user's machine; no answer of an earlier check remembered."""
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+                 "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    forget_answers()
+    yield monkeypatch
+    forget_answers()
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:9", NO_SUCH_HOST])  # connection refused; no such name
+def test_an_unreachable_hub_fails_a_model_name_in_seconds(online, endpoint):
+    online.setenv("HF_ENDPOINT", endpoint)
+    start = time.perf_counter()
+    with pytest.raises(ModelError) as info:
+        load_model("made-up-org/quoradup-no-such-model-3f9a", "cpu")
+    message = str(info.value)
+    assert "it is not a model folder, it is not in the local Hugging Face cache, and the Hugging Face Hub cannot " \
+           "be reached (" in message
+    assert ("connection refused" if "127.0.0.1" in endpoint else "could not be looked up") in message
+    assert time.perf_counter() - start < 5
+
+
+def test_a_listening_hub_or_proxy_counts_as_reachable(online):
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        online.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+        assert hub_unreachable_reason() is None
+        online.setenv("HF_ENDPOINT", NO_SUCH_HOST)
+        assert "could not be looked up" in hub_unreachable_reason()
+        online.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")
+        forget_answers()
+        assert hub_unreachable_reason() is None  # the proxy answers for the hub
+        online.setenv("NO_PROXY", "quoradup-no-such-host.invalid")
+        forget_answers()
+        assert "could not be looked up" in hub_unreachable_reason()
+
+
+def test_a_hanging_name_lookup_gives_up_in_time(online):
+    online.setattr(socket, "getaddrinfo", lambda *args, **kwargs: time.sleep(5))
+    start = time.perf_counter()
+    assert "took more than 0.3 s" in hub_unreachable_reason(timeout=0.3)
+    assert time.perf_counter() - start < 1
+
+
+def test_a_cached_hub_model_loads_from_the_cache_when_the_hub_is_unreachable(tmp_path):
+    cache = tmp_path / "hub"
+    repo = cache / "models--made-up-org--cached-copy"
+    copy_model_folder(repo / "snapshots" / "0123abcd")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env.update(HF_HUB_CACHE=str(cache), HF_ENDPOINT="http://127.0.0.1:9", OMP_NUM_THREADS="1")
+    code = ("import time; t = time.perf_counter(); from quoradup_gui.core.encode.models import load_model; "
+            "model = load_model('made-up-org/cached-copy', 'cpu'); print(model.encode(['hi']).shape, "
+            "round(time.perf_counter() - t, 1))")
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("(1, 384)")
+    assert time.perf_counter() - start < 30, out.stdout  # not a minute of retries before the cache is used
+    assert "Retrying" not in out.stderr
 
 
 def test_a_broken_model_folder_is_a_model_error(tmp_path):
@@ -189,9 +264,6 @@ def test_hub_fingerprint_uses_the_cached_revision(tmp_path, monkeypatch):
 
 
 def test_import_stays_cheap():
-    import subprocess
-    import sys
-
     code = "import sys, quoradup_gui.core.encode.models, quoradup_gui.core.encode.embedding, " \
         "quoradup_gui.core.encode.onnx_backend; " \
         "print(sorted(m for m in ('torch', 'sentence_transformers', 'transformers', 'onnxruntime') if m in sys.modules))"

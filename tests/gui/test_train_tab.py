@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pandas as pd
 import pytest
@@ -163,3 +164,27 @@ def test_training_plots_read_right(qtbot, window, pair_file):
     _, scores = tab.eval_plot.axis_texts("left")
     assert all(0 <= float(t) <= 1.02 for t in scores), scores  # AP and F1 as they are: 0 to 1, never 1.4
     assert tab.grab().save("/tmp/train_plots.png")
+
+
+def test_a_bad_base_model_name_fails_in_seconds(qtbot, window, pair_file, monkeypatch):
+    """A name that is no folder, not cached, with the hub unreachable: the banner says so within 5 s."""
+    from quoradup_gui.core.encode.hub import forget_answers
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # connection refused, like a machine offline
+    forget_answers()
+    tab = open_train_tab(qtbot, window, pair_file, "online-contrastive", epochs=1, eval_steps=0)
+    tab.model_edit.clear()
+    qtbot.keyClicks(tab.model_edit, "made-up-org/no-such-model")
+    start = time.perf_counter()
+    assert tab.start() is not None
+    qtbot.waitUntil(lambda: window.error_banner.isVisible() and not tab.is_busy(), timeout=30_000)
+    elapsed = time.perf_counter() - start
+    text = window.error_banner.text()
+    assert "Training failed" in text
+    assert ("Model 'made-up-org/no-such-model' was not found: it is not a model folder, it is not in the local "
+            "Hugging Face cache, and the Hugging Face Hub cannot be reached") in text
+    assert "Check the name" in text and "connection refused" in text
+    assert elapsed < 5, f"{elapsed:.1f} s"
+    assert tab.status_label.text() == "Training failed" and tab.start_button.isEnabled()
+    forget_answers()

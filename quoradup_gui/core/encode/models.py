@@ -105,6 +105,26 @@ def resolve_model(name: str | Path) -> ModelSpec:
     )
 
 
+def check_hub_model(spec: ModelSpec) -> bool:
+    """Before a hub model is loaded: True when it must come from the local cache only (cached,
+    and the hub cannot be reached). A model that is neither cached nor reachable raises
+    ModelError within a few seconds, where the hub client would retry for over a minute."""
+    if spec.kind != "hub":
+        return False
+    from .hub import hub_unreachable_reason
+
+    reason = hub_unreachable_reason()
+    if reason is None:
+        return False
+    if _cached_hub_revision(str(spec.hub_id)) is not None:
+        return True
+    raise ModelError(
+        f"Model '{spec.hub_id}' was not found: it is not a model folder, it is not in the local Hugging Face "
+        f"cache, and the Hugging Face Hub cannot be reached ({reason}).",
+        "Check the name. " + _OFFLINE_HINT,
+    )
+
+
 def _under_local_folder(path: Path) -> bool:
     """"models/mine" where ./models exists is a folder path, not the hub id of user "models"."""
     return len(path.parts) > 1 and path.parent.is_dir() and str(path.parent) not in ("", ".")
@@ -245,8 +265,9 @@ def load_uncached(spec: ModelSpec, source: str, device: str) -> SentenceTransfor
         except Exception as err:  # a broken folder: say which one, keep the cause for the log
             raise ModelError(f"Could not load the model in {source}: {err}") from err
     else:
+        cached_only = check_hub_model(spec)
         try:
-            model = SentenceTransformer(source, device=device)
+            model = SentenceTransformer(source, device=device, local_files_only=cached_only)
         except Exception as err:
             if is_connection_problem(err):
                 raise ModelError(

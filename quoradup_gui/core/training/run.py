@@ -29,7 +29,7 @@ from ..encode.model_folders import (
     recover_swap,
     work_dir,
 )
-from ..encode.models import ModelSpec, resolve_model
+from ..encode.models import ModelSpec, check_hub_model, resolve_model
 from ..errors import JobCancelled, QuoradupError
 from ..ingest.io import LoadedTable
 from ..jobs import JobContext, NullContext
@@ -188,11 +188,12 @@ def run_training(config: TrainingConfig, source: LoadedTable | str | Path | None
     from .data import load_pairs, split_by_question
     from .losses import resolve_loss
 
+    spec = resolve_model(config.model)
+    check_hub_model(spec)  # a bad hub name fails in seconds, before the data is read and the hub retried for minutes
     ctx.set_status("Reading the training pairs…")
     data = load_pairs(source, ctx, config.max_pairs)
     split = split_by_question(data, config.eval_fraction, config.seed, config.max_eval_pairs)
     loss_name = resolve_loss(config.loss, data.kind)
-    spec = resolve_model(config.model)
     ctx.check_cancelled()
 
     dist = _Distributed()
