@@ -52,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.screenshot and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from .system_libraries import system_library_problem
+
+    problem = system_library_problem()  # Qt would abort the process, naming no package
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
 
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtGui import QIcon
