@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import collections
-import gc
-import sys
 import threading
 import time
-import traceback
 from pathlib import Path
 
 import pytest
@@ -79,21 +76,40 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
 
 
 
-def _current_frames() -> dict:
-    """``sys._current_frames()`` with the garbage collector off while it runs.
+def _thread_stacks(scratch) -> list[tuple[int, str]]:
+    """(thread id, its innermost 4 calls) of every other thread, read with faulthandler.
 
-    On Python 3.11 a collection that starts inside it (it allocates a frame object per thread
-    while holding the runtime's thread-list lock) can deadlock the whole process against the
-    GIL (CPython gh-106883, not fixed in 3.11): CI hung for an hour in the training heartbeat
-    test that way. With collections off it allocates without ever giving up the GIL.
+    faulthandler reads the threads' states without creating frame objects. Holding frames
+    (sys._current_frames) deadlocked CI: a frame the GUI thread had left kept its locals alive,
+    the sampler dropped the last reference, and a pytest-qt signal blocker was destroyed on the
+    sampler thread, whose QObject::disconnect waited for the GIL while the GUI thread, holding
+    the GIL, waited in QObject::connect for the lock the disconnect held.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return sys._current_frames()
-    finally:
-        if was_enabled:
-            gc.enable()
+    import faulthandler
+
+    scratch.seek(0)
+    scratch.truncate()
+    faulthandler.dump_traceback(scratch, all_threads=True)
+    scratch.flush()
+    scratch.seek(0)
+    stacks, ident, calls = [], None, []
+    for line in scratch.read().decode("utf-8", "replace").splitlines():
+        if line.startswith(("Thread 0x", "Current thread 0x")):
+            if ident is not None:
+                stacks.append((ident, " < ".join(calls[:4])))
+            current = line.startswith("Current")
+            ident = None if current else int(line.split()[1], 16)
+            calls = []
+        elif line.startswith("  File ") and ident is not None:
+            try:
+                path_part, rest = line.strip()[5:].split(", line ", 1)
+                number, function = rest.split(" in ", 1)
+                calls.append(f"{Path(path_part.strip(chr(34))).name}:{number} {function}")
+            except ValueError:
+                continue
+    if ident is not None:
+        stacks.append((ident, " < ".join(calls[:4])))
+    return stacks
 
 
 class Heartbeat:
@@ -134,16 +150,13 @@ class Heartbeat:
         self._stop.set()
 
     def _sample(self) -> None:
-        main, me = threading.main_thread().ident, threading.get_ident()
-        while not self._stop.wait(0.01):
-            stacks = []
-            for ident, frame in _current_frames().items():
-                if ident == me:
-                    continue
-                names = [f"{Path(f.f_code.co_filename).name}:{f.f_lineno} {f.f_code.co_name}"
-                         for f, _ in traceback.walk_stack(frame)][:4]
-                stacks.append(("GUI" if ident == main else "other", " < ".join(names)))
-            self._samples.append((time.perf_counter(), stacks))
+        import tempfile
+
+        main = threading.main_thread().ident
+        with tempfile.TemporaryFile() as scratch:
+            while not self._stop.wait(0.01):
+                stacks = [("GUI" if ident == main else "other", stack) for ident, stack in _thread_stacks(scratch)]
+                self._samples.append((time.perf_counter(), stacks))
 
     def explain(self) -> str:
         start, end = self.worst_span
