@@ -143,7 +143,7 @@ class TrainTab(QWidget):
         # curves as the run reports them: "loss", or one per task of a multi-task run
         self.loss_plot = LivePlot("Training loss", "loss", {}, y_min=0.0)  # the offered losses are never negative
         self.eval_plot = LivePlot("Held-out pairs", "score", {"AP": "#1f5fbf", "F1": "#d9822b"}, y_min=0.0,
-                                  y_max=1.02)  # room for the markers of a perfect score
+                                  y_max=1.05)  # room for the markers and the "1.0" of a perfect score
         self.plots_box.addWidget(self.loss_plot, 1)
         self.plots_box.addWidget(self.eval_plot, 1)
 

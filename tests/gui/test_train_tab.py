@@ -4,6 +4,7 @@ plots receive points, stop it, see the result card, and hand the model to the Du
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 
@@ -122,7 +123,7 @@ def _rate(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def test_training_plots_read_right(qtbot, window, pair_file):
+def test_training_plots_read_right(qtbot, window, pair_file, tmp_path):
     """After a short multi-task run: each task's loss has its own curve, the axes show the values
     themselves (no "score (x0.001)" with ticks 635–665), the step axis starts at 0, and the
     status bar shows the pairs/s the tab shows."""
@@ -162,8 +163,9 @@ def test_training_plots_read_right(qtbot, window, pair_file):
     _, steps = tab.eval_plot.axis_texts("bottom")
     assert all(float(t).is_integer() for t in steps), steps  # no step 2.5
     _, scores = tab.eval_plot.axis_texts("left")
-    assert all(0 <= float(t) <= 1.02 for t in scores), scores  # AP and F1 as they are: 0 to 1, never 1.4
-    assert tab.grab().save("/tmp/train_plots.png")
+    assert all(0 <= float(t) <= 1.05 for t in scores), scores  # AP and F1 as they are: 0 to 1, never 1.4
+    # the tab as the user sees it, for a look (QUORADUP_TRAIN_PLOTS_PNG names where to keep it)
+    assert tab.grab().save(os.environ.get("QUORADUP_TRAIN_PLOTS_PNG") or str(tmp_path / "train_plots.png"))
 
 
 def test_a_bad_base_model_name_fails_in_seconds(qtbot, window, pair_file, monkeypatch):
