@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 CHECK_SECONDS = 3.0
-_REMEMBER_SECONDS = 30.0  # one answer serves the checks of one start (training, then the model load)
+_REMEMBER_SECONDS = 5.0  # serves the two checks of one start (training, then its model load); a retry asks again
 _TRUE = {"1", "on", "yes", "true"}
 _answers: dict[tuple[str, int], tuple[float, str | None]] = {}
 _lock = threading.Lock()
