@@ -62,7 +62,6 @@ class DuplicatesTab(ModelPicker, ThresholdAdvice, ReviewActions, QWidget):
         self._debounce.timeout.connect(self.recluster)
         build_widgets(self)
         build_actions(self)
-        self.refresh_models()
 
     # The session's state, as the views (and tests) read it.
     @property
@@ -138,7 +137,7 @@ class DuplicatesTab(ModelPicker, ThresholdAdvice, ReviewActions, QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
-        self.refresh_models()  # a model trained meanwhile is listed
+        self.refresh_models()  # read when the tab is shown (not at start-up); a model trained meanwhile is listed
         self.prepare()  # only files the user reviews pay for hashing every text
 
     def _on_prepare_done(self) -> None:

@@ -102,17 +102,22 @@ def test_workbook_says_which_sheet_was_read_and_reads_another_on_request(tmp_pat
         read_table(path, sheet="Nope")
 
 
-def test_merged_title_row_above_the_header_is_skipped_and_said(tmp_path):
+def titled_workbook(path, above: list[list], merge: str | None = None):
+    """An FAQ sheet with ``above`` (title rows) over its header and two questions."""
     wb = openpyxl.Workbook()
     ws = wb.active
-    ws.append(["Quarterly FAQ"])
-    ws.merge_cells("A1:C1")
-    ws.append(["id", "question", "category"])
-    ws.append([1, "What is X?", "a"])
-    ws.append([2, "How do I Y?", "b"])
-    path = tmp_path / "titled.xlsx"
+    for row in above:
+        ws.append(row)
+    if merge:
+        ws.merge_cells(merge)
+    for row in (["id", "question", "category"], [1, "What is X?", "a"], [2, "How do I Y?", "b"]):
+        ws.append(row)
     wb.save(path)
-    table = read_table(path)
+    return path
+
+
+def test_merged_title_row_above_the_header_is_skipped_and_said(tmp_path):
+    table = read_table(titled_workbook(tmp_path / "titled.xlsx", [["Quarterly FAQ"]], merge="A1:C1"))
     assert list(table.frame.columns) == ["id", "question", "category"]
     assert table.frame["question"].tolist() == ["What is X?", "How do I Y?"]
     assert any("title row above the header was skipped (sheet row 1: Quarterly FAQ)" in w for w in table.warnings)
@@ -165,16 +170,7 @@ def test_a_formula_without_a_saved_result_is_read_as_its_text_and_said(tmp_path)
 
 
 def test_a_blank_spacer_under_the_title_adds_nothing_to_the_note(tmp_path):
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.append(["Quarterly FAQ"])
-    ws.append([None, " "])
-    ws.append(["id", "question", "category"])
-    ws.append([1, "What is X?", "a"])
-    ws.append([2, "How do I Y?", "b"])
-    path = tmp_path / "spaced.xlsx"
-    wb.save(path)
-    table = read_table(path)
+    table = read_table(titled_workbook(tmp_path / "spaced.xlsx", [["Quarterly FAQ"], [None, " "]]))
     assert list(table.frame.columns) == ["id", "question", "category"]
     note = next(w for w in table.warnings if "above the header" in w)
     assert note.endswith(": Quarterly FAQ).") and "; " not in note, note

@@ -75,6 +75,8 @@ def test_the_model_picker_lists_trained_models_and_chosen_folders(qtbot, setting
 
     window = MainWindow(settings)
     qtbot.addWidget(window)
+    window.show()
+    window.select_tab("duplicates")  # the picker reads the model folder when the tab shows
     try:
         combo = window.duplicates_tab.model_combo
         labels = [combo.itemText(i) for i in range(combo.count())]
@@ -88,6 +90,8 @@ def test_the_model_picker_lists_trained_models_and_chosen_folders(qtbot, setting
         window.runner.shutdown()
     again = MainWindow(settings)  # chosen folders are remembered
     qtbot.addWidget(again)
+    again.show()
+    again.select_tab("duplicates")
     try:
         combo = again.duplicates_tab.model_combo
         assert combo.findData(str(chosen)) > 0 and combo.findData(str(trained)) > 0

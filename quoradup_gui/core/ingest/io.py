@@ -26,6 +26,7 @@ import pandas as pd
 from ..atomic import atomic_write_text, atomic_writer
 from ..errors import ColumnError, InputFileError
 from ..jobs import JobContext, NullContext
+from ..wording import plural
 
 # Input files are opened through sniffing.open_binary, looked up at call time, so that a test
 # replacing it there affects the sniff and every reader alike.
@@ -37,7 +38,6 @@ from .roles import (
     guess_question_column,
     parse_label_or_score,
     parse_labels,
-    plural,
     text_score,
 )
 from .sniffing import (

@@ -69,8 +69,8 @@ def detect_role(frame: pd.DataFrame) -> tuple[Role, str | None, PairColumns | No
     return Role.COLLECTION, guess_question_column(frame), None
 
 
-_PAIR_STEMS = {"question", "questions", "q", "text", "sentence", "query", "title", "prompt", "phrase", "utterance",
-               "questiontext", "ques"}
+_PAIR_STEMS = ("question", "questions", "questiontext", "q", "ques", "text", "sentence", "query", "title", "prompt",
+               "phrase", "utterance")  # note_1, note_2 are two notes, not a pair of questions
 _ORDINALS = (("first", "second"), ("1", "2"), ("a", "b"), ("one", "two"), ("left", "right"))
 _LABEL_NAMES = {"label", "isduplicate", "duplicate", "isdup", "dup", "same", "issame", "match", "ismatch",
                 "paraphrase", "isparaphrase", "equivalent", "target", "similar", "issimilar"}
@@ -80,19 +80,17 @@ def _numbered_pair(frame: pd.DataFrame) -> PairColumns | None:
     """Two text columns named like questions but for an ordinal ("first question"/"second
     question", q1/q2, "text a"/"text b") and, when there is one, a label column (by name, its
     values read as labels)."""
-    # (column_1, column_2 of a file without a header say nothing about what the columns hold)
-    keys = [(column, name_key(column).rstrip("?")) for column in frame.columns
-            if not re.fullmatch(r"column_\d+", str(column))]
-    for one, two in _ORDINALS:
-        for column1, key1 in keys:
-            for stem in (key1[len(one):] if key1.startswith(one) else None, key1[:-len(one)] if key1.endswith(one) else None):
-                if stem not in _PAIR_STEMS:  # note_1, note_2 are two notes, not a pair of questions
-                    continue
-                partner = [c for c, k in keys if c != column1 and k in (two + stem, stem + two)
-                           and k.startswith(two) == key1.startswith(one)]
-                if partner and text_score(frame[column1]) is not None and text_score(frame[partner[0]]) is not None:
-                    return PairColumns(column1, partner[0], label=_label_column(frame, {column1, partner[0]}),
-                                       layout="custom")
+    by_key: dict[str, str] = {}
+    for column in frame.columns:
+        by_key.setdefault(name_key(column).rstrip("?"), column)
+    for stem in _PAIR_STEMS:
+        for one, two in _ORDINALS:
+            for first, second in ((one + stem, two + stem), (stem + one, stem + two)):
+                if first in by_key and second in by_key:
+                    column1, column2 = by_key[first], by_key[second]
+                    if text_score(frame[column1]) is not None and text_score(frame[column2]) is not None:
+                        return PairColumns(column1, column2, label=_label_column(frame, {column1, column2}),
+                                           layout="custom")
     return None
 
 
@@ -111,10 +109,10 @@ def suggest_pair_columns(frame: pd.DataFrame) -> PairColumns | None:
     detected = detect_role(frame)[2]
     if detected is not None:
         return detected
-    texts = [c for c in frame.columns if text_score(frame[c]) is not None]
-    if len(texts) < 2:
+    scores = {c: score for c in frame.columns if (score := text_score(frame[c])) is not None}
+    if len(scores) < 2:
         return None
-    ranked = sorted(texts, key=lambda c: -(text_score(frame[c]) or 0.0))[:2]
+    ranked = sorted(scores, key=lambda c: -scores[c])[:2]
     first, second = sorted(ranked, key=list(frame.columns).index)
     label = _label_column(frame, {first, second})
     if label is None:

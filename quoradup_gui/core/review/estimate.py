@@ -52,25 +52,24 @@ class ClusterEstimate:
 def judged_pairs(questions: QuestionSet, resolved: ResolvedDecisions | None) -> JudgedPairs | None:
     """The file's labelled pairs and the review's decisions as pairs; None when there are none
     or they hold no duplicate."""
-    parts1, parts2, parts_lab = [], [], []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (row1, row2, label) arrays
     n_file = n_review = 0
     if questions.pair_index is not None:
         r1, r2, lab = questions.pair_index
-        parts1.append(r1), parts2.append(r2), parts_lab.append(lab.astype(np.int8))
+        parts.append((r1, r2, lab.astype(np.int8)))
         n_file = len(lab)
     if resolved is not None:
         for pairs, label in ((resolved.constraints.must_link, 1), (resolved.constraints.cannot_link, 0)):
             if pairs:
                 rows = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-                parts1.append(rows[:, 0]), parts2.append(rows[:, 1])
-                parts_lab.append(np.full(len(rows), label, np.int8))
+                parts.append((rows[:, 0], rows[:, 1], np.full(len(rows), label, np.int8)))
                 n_review += len(rows)
-    if not parts1:
+    if not parts:
         return None
-    labels = np.concatenate(parts_lab)
+    row1, row2, labels = (np.concatenate(column) for column in zip(*parts))
     if not labels.any():
         return None
-    return JudgedPairs(np.concatenate(parts1), np.concatenate(parts2), labels, n_file, n_review)
+    return JudgedPairs(row1, row2, labels, n_file, n_review)
 
 
 def score_clusters(cluster_labels: np.ndarray, pairs: JudgedPairs, threshold: float, mode: str) -> ClusterEstimate:
