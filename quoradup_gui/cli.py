@@ -58,6 +58,25 @@ def build_parser() -> argparse.ArgumentParser:
                            "spreadsheet programs do not run it as a formula)")
     mine.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
+    review = sub.add_parser("review", help="check pairs: list the pairs worth answering, or record answers",
+                            description="The Check pairs mode of the window, headless. --queue N lists the pairs "
+                                        "the model is least sure of; --answers FILE records answers into the same "
+                                        "journal the window uses.")
+    review.add_argument("input", help="a question collection (CSV, TSV, TXT, XLSX, Parquet, JSONL)")
+    review.add_argument("--column", help="the column holding the questions (default: guessed)")
+    _sheet_argument(review)
+    _header_argument(review)
+    what = review.add_mutually_exclusive_group(required=True)
+    what.add_argument("--queue", type=int, metavar="N", help="list the N pairs most worth answering")
+    what.add_argument("--answers", metavar="FILE",
+                      help="record answers: columns text1, text2, is_duplicate (or row1, row2, is_duplicate; rows "
+                           "from 1 as in the clusters export); is_duplicate 1, 0 or unsure")
+    _model_arguments(review)
+    review.add_argument("--threshold", type=float, default=None, help="the threshold the queue is near (default 0.84)")
+    review.add_argument("--mode", choices=("connected", "community"), default="connected")
+    review.add_argument("--decisions", metavar="JOURNAL", help="use another journal than the file's own")
+    review.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
     evaluate = sub.add_parser("evaluate", help="score a model on labelled pairs (AP, best F1 and its threshold)")
     evaluate.add_argument("--pairs", required=True, metavar="FILE", help="a labelled pair file")
     _sheet_argument(evaluate)
@@ -73,6 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--pairs", metavar="FILE",
                        help="a pair file (question1,question2,is_duplicate; anchor,positive[,negative]; review "
                             "decisions export) or a hub dataset id such as sentence-transformers/quora-duplicates[:subset]")
+    train.add_argument("--from-review", metavar="FILE",
+                       help="train on the review of a question collection: Check pairs answers, confirmations, "
+                            "splits and merges made for FILE (plus its own labels); continues from --model")
+    train.add_argument("--column", help="--from-review: the question column (default: guessed)")
+    _sheet_argument(train)
     train.add_argument("--config", metavar="FILE", help="a training configuration saved by the app (JSON)")
     train.add_argument("--model", help="'default' (bundled all-MiniLM-L6-v2), a model folder or a hub id")
     train.add_argument("--loss", choices=("auto", "online-contrastive", "contrastive", "mnrl", "cached-mnrl", "multi-task"),
@@ -154,10 +178,8 @@ def cmd_mine(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .cli_progress import TerminalContext
-    from .core.ingest.io import Role, read_table
     from .core.mine.mining import DEFAULT_THRESHOLD, MiningParams, mine_collection
     from .core.review.export import check_output_path
-    from .core.review.session import ReviewSession
 
     start = time.perf_counter()
     threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
@@ -172,21 +194,7 @@ def cmd_mine(args: argparse.Namespace) -> int:
     if args.decisions and not Path(args.decisions).is_file():
         raise_usage(f"There is no decisions journal {args.decisions}.")
     with TerminalContext() as ctx:
-        table = read_table(args.input, ctx, sheet=args.sheet, header=header_choice(args))
-        notes = list(table.load_warnings)
-        warn(notes)  # at once: the user may stop a long run over them
-        if args.column:
-            table = table.with_collection_column(args.column)
-        elif table.role is Role.PAIRS:
-            from .core.errors import ColumnError
-
-            raise ColumnError(f"{table.path.name} is a labelled pair file ({table.pairs.layout}), not a collection.",
-                              hint="Use `quoradup evaluate --pairs FILE`, or choose a question column with --column.")
-        # The same session as the window: the decisions the user made there apply here.
-        session = ReviewSession.open(table, journal=False if args.no_decisions else args.decisions or True)
-        column_notes = [w for w in [*table.warnings, *session.log.notes] if w not in notes]
-        warn(column_notes)
-        notes += column_notes
+        session, notes = open_collection_session(args, ctx, False if args.no_decisions else args.decisions or True)
         mined = mine_collection(session.collection.texts, params, ctx)
         session.set_mined(mined)
         clustering = session.cluster(threshold, mode=args.mode, canonical_policy=args.canonical)
@@ -217,6 +225,29 @@ def cmd_mine(args: argparse.Namespace) -> int:
                 print(f"{key.replace('_', ' ')}: {written[key]} ({written[key + '_rows']:,} rows)")
         _print_top_clusters(session.display_texts(), clustering)
     return 0
+
+
+def open_collection_session(args: argparse.Namespace, ctx, journal):
+    """The collection of ``args.input`` (``--column``, ``--sheet``, ``--header``) as the window's
+    review session, and every warning about it, printed at once (the user may stop a long run over them)."""
+    from .core.ingest.io import Role, read_table
+    from .core.review.session import ReviewSession
+
+    table = read_table(args.input, ctx, sheet=args.sheet, header=header_choice(args))
+    notes = list(table.load_warnings)
+    warn(notes)
+    if args.column:
+        table = table.with_collection_column(args.column)
+    elif table.role is Role.PAIRS:
+        from .core.errors import ColumnError
+
+        raise ColumnError(f"{table.path.name} is a labelled pair file ({table.pairs.layout}), not a collection.",
+                          hint="Use `quoradup evaluate --pairs FILE`, or choose a question column with --column.")
+    # The same session as the window: the decisions the user made there apply here.
+    session = ReviewSession.open(table, journal=journal)
+    more = [w for w in [*table.warnings, *session.log.notes] if w not in notes]
+    warn(more)
+    return session, notes + more
 
 
 def _print_top_clusters(texts, clustering, limit: int = 5) -> None:
@@ -279,56 +310,6 @@ def cmd_install_desktop(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    import os
-    import signal
-    from dataclasses import replace
-
-    from .cli_progress import TerminalContext
-    from .core.training.run import TrainingConfig, run_training
-
-    overrides = ("pairs", "model", "loss", "epochs", "batch_size", "max_pairs", "learning_rate", "output_dir",
-                 "eval_steps", "eval_fraction", "device", "precision", "seed", "resume")
-    config = TrainingConfig.load(args.config) if args.config else TrainingConfig()
-    config = replace(config, **{name: getattr(args, name) for name in overrides if getattr(args, name) is not None})
-    if not config.pairs:
-        raise_usage("train needs --pairs FILE (or a --config that names the pairs)")
-    config.validate()
-    if int(os.environ.get("RANK", "0") or 0) == 0:
-        warn(config.warnings())  # at once: the user may stop the run over them
-    with TerminalContext() as ctx:
-        # A first Ctrl+C stops after the current step and saves the model; a second one aborts. Not under
-        # torchrun / accelerate launch, where ranks stopping at different steps would wait on each other.
-        def on_interrupt(signum, frame):
-            if ctx.is_cancelled():
-                raise KeyboardInterrupt
-            print("quoradup: stopping after this step and saving the model (Ctrl+C again to abort)", file=sys.stderr)
-            ctx.cancel()
-
-        single = int(os.environ.get("WORLD_SIZE", "1") or 1) == 1
-        previous = signal.signal(signal.SIGINT, on_interrupt) if single else None
-        try:
-            result = run_training(config, None, ctx)
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
-    if not result.is_main_process:  # other torchrun / accelerate ranks stay quiet
-        return 0
-    data = result.as_dict()
-    if args.json:
-        print(json.dumps(data, ensure_ascii=False))
-    else:
-        def score(m: dict | None) -> str:
-            return "n/a" if m is None else f"AP {m['ap']:.4f}, best F1 {m['f1']:.4f}"
-
-        print(f"model: {data['output']}{'  (cancelled)' if data['cancelled'] else ''}")
-        print(f"loss {data['loss']}, {data['steps']:,} steps on {data['n_train_pairs']:,} pairs in "
-              f"{data['seconds']:.0f} s ({data['samples_per_s']:.1f} pairs/s on {data['device']})")
-        print(f"held-out ({data['n_eval_pairs']:,} pairs): base {score(data['base'])} -> trained {score(data['trained'])}")
-        warn(w for w in data["warnings"] if w not in config.warnings())
-    return 130 if result.cancelled else 0
-
-
 def cmd_gui(args: argparse.Namespace) -> int:
     from .gui.app import main as gui_main
 
@@ -338,11 +319,18 @@ def cmd_gui(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "mine": cmd_mine,
     "evaluate": cmd_evaluate,
+    "review": lambda args: _loop().cmd_review(args),
     "inspect": cmd_inspect,
     "install-desktop": cmd_install_desktop,
     "gui": cmd_gui,
-    "train": cmd_train,
+    "train": lambda args: _loop().cmd_train(args),
 }
+
+
+def _loop():
+    from . import cli_loop
+
+    return cli_loop
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -92,3 +92,21 @@ def faq(tmp_path, monkeypatch):
 
     pd.DataFrame({"id": range(len(texts)), "question": texts}).to_csv(path, index=False)
     return path
+
+
+def demo_truth():
+    """same(row1, row2): the demo collection's own answer (its paraphrase and exact-duplicate groups)."""
+    import json
+
+    from quoradup_gui.core.resources import demo_collection_path
+
+    data = json.loads(demo_collection_path().with_name("demo_groups.json").read_text(encoding="utf-8"))
+    group = {}
+    for i, ids in enumerate(data["paraphrase_groups"] + data["exact_duplicate_groups"]):
+        for question_id in ids:
+            group[int(question_id) - 1] = i  # ids are 1-based rows
+
+    def same(row1: int, row2: int) -> bool:
+        return row1 in group and group.get(row2) == group[row1]
+
+    return same

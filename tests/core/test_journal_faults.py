@@ -8,7 +8,7 @@ import json
 import pytest
 
 from quoradup_gui.core.review import decisions
-from quoradup_gui.core.review.decisions import DecisionLog, DecisionNotSaved, JournalTooNew, action_for
+from quoradup_gui.core.review.decisions import JOURNAL_VERSION, DecisionLog, DecisionNotSaved, JournalTooNew, action_for
 
 from ..conftest import fill_disk
 
@@ -59,7 +59,7 @@ def test_a_zero_byte_journal_is_reported(tmp_path):
 
 def test_a_newer_journal_version_is_refused_and_left_alone(tmp_path):
     path = tmp_path / "s.jsonl"
-    content = good_line(0) + "\n" + json.dumps({"v": 2, "op": "do", "action": merge(1).to_json()}) + "\n"
+    content = good_line(0) + "\n" + json.dumps({"v": JOURNAL_VERSION + 1, "op": "do", "action": merge(1).to_json()}) + "\n"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(JournalTooNew, match="newer version of quoradup"):
         DecisionLog.open(path)

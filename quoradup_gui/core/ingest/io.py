@@ -156,12 +156,10 @@ def _require_text(frame: pd.DataFrame, column: str) -> None:
 _Reader = Callable[[Path, Sniffed, str, str, JobContext], tuple[pd.DataFrame, FileFormat, list[str]]]
 
 
-def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | None = None,
-               header: bool | None = None) -> LoadedTable:
-    """Sniff and read a whole file, guess its role and columns; see LoadedTable.
-
-    ``sheet``: the workbook sheet to read (default: the first that holds data); ``header``:
-    whether the first row is a header (default: detected)."""
+def read_frame(path: str | Path, ctx: JobContext | None = None, sheet: str | None = None,
+               header: bool | None = None) -> tuple[pd.DataFrame, FileFormat, list[str], xlsx.SheetCells | None]:
+    """Sniff and read a whole file as text cells: (frame, format, notes about the reading, the
+    workbook's typed cells or None). read_table then guesses the file's role and columns."""
     ctx = ctx or NullContext()
     path = Path(path)
     ctx.set_status(f"Reading {path.name}…")
@@ -196,6 +194,18 @@ def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | Non
         raise InputFileError(f"{path.name} is not an Excel workbook, so it has no sheet \"{sheet}\".",
                              hint="Leave out the sheet for CSV, TSV, TXT, Parquet and JSONL files.")
     notes += _long_value_notes(frame)
+    return frame, fmt, notes, cells
+
+
+def read_table(path: str | Path, ctx: JobContext | None = None, sheet: str | None = None,
+               header: bool | None = None) -> LoadedTable:
+    """Sniff and read a whole file, guess its role and columns; see LoadedTable.
+
+    ``sheet``: the workbook sheet to read (default: the first that holds data); ``header``:
+    whether the first row is a header (default: detected)."""
+    ctx = ctx or NullContext()
+    path = Path(path)
+    frame, fmt, notes, cells = read_frame(path, ctx, sheet, header)
     try:
         role, question_column, pairs = detect_role(frame)
     except ColumnError as exc:

@@ -22,10 +22,14 @@ from ..ingest.questions import KeyIndex, key_index
 from ..mine.clustering import Constraints
 from ..text import text_key
 
-JOURNAL_VERSION = 1
+# Version 2 added the "answer" decision (Check pairs). A line is written with the oldest version
+# that can read it, so a journal without answers stays readable by a quoradup that knows only 1.
+JOURNAL_VERSION = 2
 
 
-ActionKind = Literal["confirm", "unconfirm", "split", "merge", "canonical", "edit", "group"]
+ActionKind = Literal["confirm", "unconfirm", "split", "merge", "canonical", "edit", "group", "answer"]
+Verdict = Literal["duplicate", "not", "unsure"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 ACTION_KINDS: tuple[ActionKind, ...] = get_args(ActionKind)
 
 
@@ -34,12 +38,13 @@ class Action:
     """One user decision; a gesture that makes several (a multi-member split, a drag-move) is one
     ``group`` action: one journal line, one undo step, one label in the Undo menu.
 
-    kind: confirm | unconfirm | split | merge | canonical | edit | group.
+    kind: confirm | unconfirm | split | merge | canonical | edit | group | answer (a pair checked in
+    Check pairs: ``keys`` the two questions, ``text`` the verdict, duplicate | not | unsure).
     """
 
     kind: ActionKind
     keys: tuple[str, ...]  # confirm/merge: the questions joined; split: (removed, *others); canonical/edit: (key,)
-    text: str = ""  # edit: the new text of the canonical question
+    text: str = ""  # edit: the new text of the canonical question; answer: the verdict
     label: str = ""  # what the Undo menu says
     # The row numbers the keys had when decided: used while they still hold those texts, so a
     # choice between rows with identical text stays exact; otherwise the first row with the text.
@@ -61,9 +66,16 @@ class Action:
         if not isinstance(data, dict) or not isinstance(data.get("keys"), list) or data.get("kind") not in ACTION_KINDS:
             raise ValueError("not an action")
         children = tuple(cls.from_json(child) for child in data.get("children", ()))
+        if data["kind"] == "answer" and (len(data["keys"]) != 2 or data.get("text") not in VERDICTS):
+            raise ValueError("not an answer")
         return cls(str(data["kind"]), tuple(map(str, data["keys"])), str(data.get("text", "")),
                    str(data.get("label", "")), tuple(int(r) for r in data.get("rows", ())), int(data.get("kept", -1)),
                    children)
+
+    @property
+    def version(self) -> int:
+        """The oldest journal version that can read this action."""
+        return 2 if any(leaf.kind == "answer" for leaf in self.leaves()) else 1
 
     def leaves(self) -> tuple["Action", ...]:
         return tuple(leaf for child in self.children for leaf in child.leaves()) if self.kind == "group" else (self,)
@@ -179,11 +191,11 @@ class DecisionLog:
                           f"(damaged, or cut off when the app stopped) and {'was' if n == 1 else 'were'} {where}; "
                           f"the other {len(good):,} {'was' if len(good) == 1 else 'were'} restored.")
 
-    def _journal(self, entry: dict) -> None:
+    def _journal(self, entry: dict, version: int = 1) -> None:
         """Append one line durably, or raise DecisionNotSaved (the log is then left unchanged)."""
         if self.path is None:
             return
-        line = (json.dumps({"v": JOURNAL_VERSION, **entry}, ensure_ascii=False) + "\n").encode("utf-8")
+        line = (json.dumps({"v": version, **entry}, ensure_ascii=False) + "\n").encode("utf-8")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o666)
@@ -208,7 +220,7 @@ class DecisionLog:
 
     # ----- editing -------------------------------------------------------------------------
     def do(self, action: Action) -> None:
-        self._journal({"op": "do", "action": action.to_json()})
+        self._journal({"op": "do", "action": action.to_json()}, action.version)
         self.applied.append(action)
         self.undone.clear()
 
@@ -249,6 +261,7 @@ class DecisionLog:
         canonical: dict[str, tuple[int, str]] = {}  # key -> (row, the kind of decision that chose it)
         edits: dict[int, str] = {}
         pins: list[set[int]] = []  # each confirmation: the members the user saw
+        answers: dict[tuple[int, int], int] = {}  # pair -> 1 duplicate, 0 not, -1 unsure (the latest answer)
 
         def row_for(key: str, hint: int | None) -> int:
             candidates = rows_of[key]
@@ -283,6 +296,16 @@ class DecisionLog:
                 pins = [p for p in pins if len(p) >= 2]
                 if kept == removed:
                     kept = None
+            elif action.kind == "answer" and len(rows) == 2 and rows[0] != rows[1]:
+                pair = _pair(rows[0], rows[1])
+                verdict = {"duplicate": 1, "not": 0}.get(action.text, -1)
+                answers[pair] = verdict
+                if verdict == 1:
+                    must.setdefault(pair, "answer")
+                    cannot.discard(pair)
+                elif verdict == 0:
+                    must.pop(pair, None)
+                    cannot.add(pair)
             elif action.kind == "canonical" and rows:
                 canonical[action.keys[0]] = (rows[0], "canonical")
             elif action.kind == "edit" and rows:
@@ -298,7 +321,7 @@ class DecisionLog:
         return ResolvedDecisions(
             Constraints(must_link=tuple(sorted(must)), cannot_link=tuple(sorted(cannot)), canonical=tuple(chosen),
                         kept=tuple(kept_rows)),
-            edits, confirmed, tuple(frozenset(p) for p in pins))
+            edits, confirmed, tuple(frozenset(p) for p in pins), answers)
 
 
 def _pair(a: int, b: int) -> tuple[int, int]:
@@ -311,6 +334,12 @@ class ResolvedDecisions:
     edits: dict[int, str]  # row -> edited text of a canonical question
     confirmed_rows: frozenset[int]  # every row a confirmation pinned
     confirmed_groups: tuple[frozenset[int], ...] = ()  # each confirmation: the members the user saw
+    answers: dict[tuple[int, int], int] = field(default_factory=dict)  # Check pairs: 1 duplicate, 0 not, -1 unsure
+
+    def answer_counts(self) -> tuple[int, int, int]:
+        """(duplicates, not duplicates, unsure) among the pairs answered in Check pairs."""
+        values = list(self.answers.values())
+        return values.count(1), values.count(0), values.count(-1)
 
     def labelled_pairs(self, texts: Sequence[str]) -> list[tuple[str, str, int]]:
         """The decisions as training pairs: must-links are duplicates (1), cannot-links are not (0)."""

@@ -26,7 +26,9 @@ import numpy as np
 from ..errors import QuoradupError
 from ..ingest.questions import QuestionSet
 from .collection import ExportKind, PairEstimate, export_review, session_path
-from .decisions import Action, ActionKind, DecisionLog, ResolvedDecisions, action_for, group
+from .decisions import VERDICTS, Action, ActionKind, DecisionLog, ResolvedDecisions, Verdict, action_for, group
+
+ANSWER_LABELS: dict[str, str] = {"duplicate": "duplicate pair", "not": "not a duplicate pair", "unsure": "unsure pair"}
 
 if TYPE_CHECKING:
     from ..jobs import JobContext
@@ -198,6 +200,17 @@ class ReviewSession:
         n = len(members)
         self._do(group(actions, f"move {n} question{'s' if n != 1 else ''}"))
         return f"Moved {n} question{'s' if n != 1 else ''} into another cluster."
+
+    def answer(self, row1: int, row2: int, verdict: Verdict) -> str:
+        """A pair checked in Check pairs (or read from an answers file): duplicate (a must-link),
+        not (a cannot-link) or unsure (asked no more, learnt nothing from). One entry, one undo."""
+        if verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, not {verdict!r}")
+        a, b = sorted((int(row1), int(row2)))
+        if a == b or not 0 <= a < len(self.collection.texts) or b >= len(self.collection.texts):
+            return ""
+        self._do(self._action("answer", [a, b], ANSWER_LABELS[verdict], text=verdict))
+        return f"Recorded: {ANSWER_LABELS[verdict]}."
 
     def keep(self, row: int) -> str:
         self._do(self._action("canonical", [int(row)], "choose kept question"))

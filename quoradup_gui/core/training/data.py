@@ -89,15 +89,17 @@ class TrainingSplit:
 # ----------------------------------------------------------------------------- loading
 
 
-def load_pairs(source: LoadedTable | str | Path, ctx: JobContext | None = None,
+def load_pairs(source: PairData | LoadedTable | str | Path, ctx: JobContext | None = None,
                max_pairs: int | None = None) -> PairData:
-    """Pairs from a loaded pair table, a pair file path, or a hub dataset id (``org/name[:subset]``).
+    """Pairs as given, or from a loaded pair table, a pair file path, or a hub dataset id (``org/name[:subset]``).
 
     Rows with a blank question or without a label are skipped; ``max_pairs`` keeps the first N
     usable pairs (in file order, so a run is reproducible and the rest of the file stays unseen).
     """
     ctx = ctx or NullContext()
-    if isinstance(source, LoadedTable):
+    if isinstance(source, PairData):
+        data = source
+    elif isinstance(source, LoadedTable):
         data = pairs_from_table(source)
     else:
         text = str(source).strip()
@@ -110,6 +112,15 @@ def load_pairs(source: LoadedTable | str | Path, ctx: JobContext | None = None,
     if max_pairs is not None and len(data) > max_pairs:
         data = data.take(list(range(max_pairs)))
     return data
+
+
+def labelled_pairs(text1, text2, labels, source: str) -> PairData:
+    """Labelled question pairs (1 duplicate, 0 not) given as three sequences, e.g. a review's decisions."""
+    text1, text2 = tuple(map(str, text1)), tuple(map(str, text2))
+    labels = tuple(int(y) for y in labels)
+    if not len(text1) == len(text2) == len(labels) or any(y not in (0, 1) for y in labels):
+        raise ValueError("labelled_pairs needs three sequences of one length, with labels 1 or 0")
+    return PairData(text1, text2, labels, None, PAIR_CLASS, source)
 
 
 def is_hub_dataset_id(text: str) -> bool:
