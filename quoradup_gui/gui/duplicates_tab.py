@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from ..core.wording import plural
 from .duplicates_view import build_actions, build_widgets
+from .improve import ImproveModel
 from .jobs import Job, JobRunner
 from .model_picker import ModelPicker
 from .review_actions import ReviewActions
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 DEBOUNCE_MS = 150
 
 
-class DuplicatesTab(ModelPicker, ThresholdAdvice, ReviewActions, QWidget):
+class DuplicatesTab(ModelPicker, ThresholdAdvice, ImproveModel, ReviewActions, QWidget):
     """A view over the ReviewSession of the open collection (core.review.session)."""
 
     sig_clustering_changed = Signal(object)
@@ -41,6 +42,7 @@ class DuplicatesTab(ModelPicker, ThresholdAdvice, ReviewActions, QWidget):
     sig_error_raised = Signal(str, object, str)  # title, exception or message, details (traceback)
     sig_status_message = Signal(str)  # what a review action or an export did, for the status bar
     sig_notice_raised = Signal(str, str, str, object)  # title, message, level (info|warning), action or None
+    sig_improve_requested = Signal(object, object, str)  # TrainingConfig, PairData, what the pairs are
 
     def __init__(self, runner: JobRunner, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -89,12 +91,13 @@ class DuplicatesTab(ModelPicker, ThresholdAdvice, ReviewActions, QWidget):
         for widget in (self.slider, self.spin, self.mode_combo, self.filter_edit, self.unreviewed_check, self.cluster_table,
                        self.member_table, self.confirm_button, self.unconfirm_button, self.split_button,
                        self.merge_button,
-                       self.canonical_button, self.export_button, self.all_columns_check):
+                       self.canonical_button, self.export_button, self.all_columns_check, self.improve_button,
+                       self.page_buttons["check"]):
             widget.setEnabled(mined)
         # The Review menu and Export are greyed out until there are clusters to act on.
         for act in (self.confirm_action, self.confirm_enter_action, self.unconfirm_action, self.split_action,
                     self.merge_action, self.canonical_action, self.edit_action, self.export_action,
-                    self.filter_action, self.switch_pane_action):
+                    self.filter_action, self.switch_pane_action, self.check_pairs_action, self.improve_action):
             act.setEnabled(mined)
         self._update_undo_actions()
 
@@ -120,6 +123,9 @@ class DuplicatesTab(ModelPicker, ThresholdAdvice, ReviewActions, QWidget):
         self.estimate_label.hide()
         self.counts_label.clear()
         self.info_label.setText(f"{view.table.path.name}: open this tab to find its duplicates")
+        self.page_buttons["changes"].hide()
+        self.show_page("clusters")
+        self.pair_check.reset()
         self._prepare_job = None
         if self.isVisible():
             self.prepare()
@@ -232,6 +238,7 @@ class DuplicatesTab(ModelPicker, ThresholdAdvice, ReviewActions, QWidget):
                                 f"{mined.seconds:.1f} s{restored}")
         self.restore_threshold()  # this file and model's own, if the user set one
         self._set_enabled(True)
+        self.pair_check.reset()
         self.recluster()
         self.sig_mining_finished.emit(mined)
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSlider,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -180,6 +181,10 @@ def build_widgets(tab) -> None:
               tab.canonical_button):
         buttons.addWidget(b)
     buttons.addStretch(1)
+    tab.improve_button = QPushButton("Improve the model", objectName="improve_button")
+    tab.improve_button.setToolTip("Fine-tune the model on your answers and decisions, then see what changed "
+                                  "(Ctrl+I); the model in use is never changed")
+    buttons.addWidget(tab.improve_button)
     buttons.addWidget(tab.export_button)
 
     top = QHBoxLayout()
@@ -230,12 +235,37 @@ def build_widgets(tab) -> None:
     splitter.addWidget(left)
     splitter.addWidget(right)
     splitter.setSizes([520, 640])
+    tab.splitter = splitter
+
+    from .changes_view import ChangesPanel
+    from .pair_check import PairCheckPanel
+
+    tab.pair_check = PairCheckPanel(tab)
+    tab.changes_panel = ChangesPanel(tab)
+    tab.pages = QStackedWidget(objectName="review_pages")
+    for page in (splitter, tab.pair_check, tab.changes_panel):
+        tab.pages.addWidget(page)
+    page_row = QHBoxLayout()
+    tab.page_buttons = {}
+    for key, label, tip in (("clusters", "Clusters", "Review the clusters one by one"),
+                            ("check", "Check pairs", "Answer the pairs the model is least sure of, one at a time "
+                                                     "(Ctrl+P): Y duplicate, N not, U unsure, S skip"),
+                            ("changes", "What changed", "The improved model's clusters against the previous model's")):
+        button = QPushButton(label, objectName=f"page_{key}_button", checkable=True)
+        button.setToolTip(tip)
+        button.clicked.connect(lambda _c=False, k=key: tab.show_page(k))
+        page_row.addWidget(button)
+        tab.page_buttons[key] = button
+    tab.page_buttons["clusters"].setChecked(True)
+    tab.page_buttons["changes"].hide()
+    page_row.addStretch(1)
 
     layout = QVBoxLayout(tab)
     layout.addLayout(top)
     layout.addLayout(threshold_grid)
     layout.addLayout(stats)
-    layout.addWidget(splitter, 1)
+    layout.addLayout(page_row)
+    layout.addWidget(tab.pages, 1)
     layout.addLayout(buttons)
 
 def build_actions(tab) -> None:
@@ -267,6 +297,9 @@ def build_actions(tab) -> None:
     tab.undo_action = action("Undo", QKeySequence.StandardKey.Undo, tab.undo, window_wide=True)
     tab.redo_action = action("Redo", "Ctrl+Shift+Z", tab.redo, window_wide=True)
     tab.export_action = action("Export…", "Ctrl+E", tab.open_export_dialog, window_wide=True)
+    tab.check_pairs_action = action("Check Pairs", "Ctrl+P", tab.check_pairs, window_wide=True)
+    tab.improve_action = action("Improve the Model From My Review", "Ctrl+I", tab.improve_model, window_wide=True)
+    tab.improve_button.clicked.connect(tab.improve_model)
     tab.export_button.clicked.connect(tab.open_export_dialog)
     tab.confirm_button.clicked.connect(tab.confirm_current)
     tab.unconfirm_button.clicked.connect(tab.unconfirm_current)

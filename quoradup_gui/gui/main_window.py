@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -65,6 +65,8 @@ class MainWindow(QMainWindow):
         self.data_tab.sig_view_changed.connect(self.duplicates_tab.set_dataset)
         self.tabs.addTab(self.duplicates_tab, "D&uplicates")
         self.train_tab.sig_use_model_requested.connect(self._on_use_model_requested)
+        self.duplicates_tab.sig_improve_requested.connect(self._on_improve_requested)
+        self.train_tab.sig_review_run_ended.connect(self._on_review_run_ended)
         self.train_tab.sig_error_raised.connect(self.show_error)
         self.duplicates_tab.sig_error_raised.connect(self.show_error)
         self.duplicates_tab.sig_notice_raised.connect(self.show_notice)
@@ -242,6 +244,18 @@ class MainWindow(QMainWindow):
         self.duplicates_tab.add_model(folder, select=True)
         self.select_tab("duplicates")
 
+    def _on_improve_requested(self, config, pairs, description: str) -> None:
+        """Improve the model from my review: the Train tab runs it, with its live plots."""
+        if self.train_tab.start_from_review(config, pairs, description) is None:
+            self.duplicates_tab.improve_ended(None)
+            return
+        self.select_tab("train")
+
+    def _on_review_run_ended(self, result) -> None:
+        self.duplicates_tab.improve_ended(result)
+        if result is not None:
+            self.select_tab("duplicates")  # what changed
+
     def _on_heavy_imports_ready(self, seconds: float) -> None:
         self.heavy_ready = True
         from ..core.encode.models import device_description, pick_device
@@ -250,6 +264,8 @@ class MainWindow(QMainWindow):
         self.libs_label.setText("Model libraries ready")
         self.libs_label.setToolTip(f"torch, sentence-transformers and the trainer imported in {seconds:.1f} s")
         _freeze_garbage_collector()
+        # The Train tab's plots are built now, while the user is idle, not when Improve starts a run.
+        QTimer.singleShot(0, self.train_tab.ensure_plots)
         self.sig_heavy_imports_ready.emit()
 
     def _on_runner_job_started(self, job: Job) -> None:

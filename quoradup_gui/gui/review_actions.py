@@ -148,12 +148,14 @@ class ReviewActions:
             self._gesture(self.session.edit, cid, text)
 
     def undo(self) -> None:
-        if self.session is not None and self.session.can_undo():
-            self._gesture(self.session.undo)
+        if self.session is not None and self.session.can_undo() and self._gesture(self.session.undo) \
+                and self.page() == "check":
+            self.pair_check.after_undo(self.session.log.undone[-1])  # that pair is asked again
 
     def redo(self) -> None:
-        if self.session is not None and self.session.can_redo():
-            self._gesture(self.session.redo)
+        if self.session is not None and self.session.can_redo() and self._gesture(self.session.redo) \
+                and self.page() == "check":
+            self.pair_check.start()
 
     # ----- export ------------------------------------------------------------------------------------
     def export(self, kind: str, path: str | Path, overwrite_input: bool = False) -> Job:

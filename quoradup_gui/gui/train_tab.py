@@ -35,6 +35,7 @@ class TrainTab(QWidget):
     sig_use_model_requested = Signal(str)  # model folder
     sig_error_raised = Signal(str, object, str)  # title, exception or message, details (traceback)
     sig_training_finished = Signal(object)  # TrainingResult
+    sig_review_run_ended = Signal(object)  # a run from the review ended: its TrainingResult, or None
 
     def __init__(self, runner: JobRunner, settings: QSettings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -135,7 +136,7 @@ class TrainTab(QWidget):
         self._show_loss_help()
         self._show_source()
 
-    def _ensure_plots(self) -> None:
+    def ensure_plots(self) -> None:
         if self.loss_plot is not None:
             return
         from .plots import LivePlot
@@ -149,7 +150,7 @@ class TrainTab(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
-        self._ensure_plots()
+        self.ensure_plots()
 
     def _show_loss_help(self) -> None:
         from ..core.training.loss_info import LOSSES
@@ -232,7 +233,25 @@ class TrainTab(QWidget):
             self.sig_error_raised.emit("Check the training settings", exc, "")
             return None
         self._settings.setValue("train/config", config.to_json())
-        self._ensure_plots()
+        self.review_run = False
+        return self._start(config, source)
+
+    def start_from_review(self, config, pairs, description: str) -> Job | None:
+        """Improve the model from the review (the Duplicates tab's button): its pairs and recipe, this
+        tab's plots. ``sig_training_finished`` reports the result, ``sig_review_run_ended`` the end."""
+        if self.job is not None:
+            self.sig_error_raised.emit("Training is running already",
+                                       "Stop the current training run first, then improve the model.", "")
+            return None
+        self.review_run = True
+        job = self._start(config, pairs)
+        self.source_label.setText(f"From your review: {description}")
+        self.status_label.setText(f"Improving {config.model if config.model != 'default' else 'the bundled model'} "
+                                  f"from your review: {description}…")
+        return job
+
+    def _start(self, config, source) -> Job:
+        self.ensure_plots()
         self.loss_plot.clear()
         self.eval_plot.clear()
         self.result = None
@@ -291,8 +310,11 @@ class TrainTab(QWidget):
     def _on_done(self) -> None:
         if self.job is not None and self.job.outcome == "cancelled":
             self.status_label.setText("Cancelled before the first step")
+        finished = self.job is not None and self.job.outcome == "result"
         self.job = None
         self._update_buttons()
+        if self.review_run:
+            self.sig_review_run_ended.emit(self.result if finished else None)
 
     def _on_use_clicked(self) -> None:
         """Hand the model to the Duplicates tab; first say what speaks against it, if anything."""

@@ -73,12 +73,13 @@ class ClusteringDiff:
         return sum(1 for c in self.changes if c.kind == kind)
 
     def summary(self) -> str:
-        parts = [f"{self.count(k):,} {k}" for k in ("appears", "disappears", "grows", "shrinks", "reshaped")
-                 if self.count(k)]
+        words = {"appears": "new", "disappears": "gone", "grows": "grown", "shrinks": "shrunk", "reshaped": "changed"}
+        parts = [f"{self.count(k):,} {w}" for k, w in words.items() if self.count(k)]
         joined = sum(1 for p in self.crossed if p.joined)
-        return (f"{'; '.join(parts) if parts else 'no cluster changed'} · {joined:,} pairs now above the threshold, "
-                f"{len(self.crossed) - joined:,} now below · duplicate clusters {self.n_multi_before:,} → "
-                f"{self.n_multi_after:,}, rows an export removes {self.n_removed_before:,} → {self.n_removed_after:,}")
+        clusters = f"clusters: {', '.join(parts)}" if parts else "no cluster changed"
+        return (f"{clusters} · {joined:,} pairs now above the threshold, {len(self.crossed) - joined:,} now below · "
+                f"duplicate clusters {self.n_multi_before:,} → {self.n_multi_after:,}, rows an export removes "
+                f"{self.n_removed_before:,} → {self.n_removed_after:,}")
 
 
 def diff_clusterings(before: Clustering, after: Clustering, before_embeddings: np.ndarray | None = None,

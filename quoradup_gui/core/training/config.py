@@ -177,8 +177,9 @@ class TrainingResult:
     is_main_process: bool = True
     warnings: tuple[str, ...] = field(default=(), repr=False)
 
-    def use_warnings(self) -> list[str]:
-        """What to say before this model replaces the one in use ("Use this model")."""
+    def use_warnings(self, uncertainty: bool = True) -> list[str]:
+        """What to say before this model replaces the one in use ("Use this model"); ``uncertainty``:
+        also how little a small held-out set tells."""
         notes = []
         scored_after_training = any(p.get("kind") == "eval" and int(p.get("step") or 0) > 0 for p in self.history)
         if self.trained is None or not scored_after_training:
@@ -187,7 +188,7 @@ class TrainingResult:
         elif self.base is not None and self.trained.ap < self.base.ap:
             notes.append(f"It scored worse than the base model on the held-out pairs: AP {self.trained.ap:.3f} "
                          f"against {self.base.ap:.3f}.")
-        if self.trained is not None and self.n_eval_pairs < SMALL_EVAL_SET:
+        if uncertainty and self.trained is not None and self.n_eval_pairs < SMALL_EVAL_SET:
             low, high = ap_interval(self.trained.ap, self.trained.n_positive)
             notes.append(f"The held-out set has only {self.n_eval_pairs:,} pairs ({self.trained.n_positive:,} duplicates): "
                          f"its AP {self.trained.ap:.3f} could well be anywhere from {low:.2f} to {high:.2f}.")
