@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSplitter,
     QStackedWidget,
@@ -243,8 +244,11 @@ def build_widgets(tab) -> None:
     tab.pair_check = PairCheckPanel(tab)
     tab.changes_panel = ChangesPanel(tab)
     tab.pages = QStackedWidget(objectName="review_pages")
-    for page in (splitter, tab.pair_check, tab.changes_panel):
-        tab.pages.addWidget(page)
+    tab.pages.addWidget(splitter)
+    for page in (tab.pair_check, tab.changes_panel):  # scrolled on a small window, never making it taller
+        scroll = QScrollArea(widgetResizable=True, frameShape=QScrollArea.Shape.NoFrame)
+        scroll.setWidget(page)
+        tab.pages.addWidget(scroll)
     page_row = QHBoxLayout()
     tab.page_buttons = {}
     for key, label, tip in (("clusters", "Clusters", "Review the clusters one by one"),

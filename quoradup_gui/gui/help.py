@@ -47,6 +47,7 @@ OTHER_KEYS = [
     ("Alt+M / Alt+S", "The model picker / the similarity threshold box"),
     ("Up / Down", "Previous / next cluster or question"),
     ("Drag a question onto a cluster", "Move it there"),
+    ("Y / N / U / S", "Check pairs: duplicates / not duplicates / unsure / skip (Ctrl+Z takes an answer back)"),
 ]
 
 

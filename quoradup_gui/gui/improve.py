@@ -29,7 +29,7 @@ class ImproveModel:
     # ----- pages: clusters, check pairs, what changed -----------------------------------------
     def show_page(self, name: str) -> None:
         page = {"clusters": self.splitter, "check": self.pair_check, "changes": self.changes_panel}[name]
-        self.pages.setCurrentWidget(page)
+        self.pages.setCurrentWidget(page if page is self.splitter else page.parentWidget().parentWidget())
         for key, button in self.page_buttons.items():
             button.setChecked(key == name)
         for button in (self.confirm_button, self.unconfirm_button, self.split_button, self.merge_button,
@@ -42,7 +42,8 @@ class ImproveModel:
 
     def page(self) -> str:
         current = self.pages.currentWidget()
-        return "check" if current is self.pair_check else "changes" if current is self.changes_panel else "clusters"
+        return "check" if current.isAncestorOf(self.pair_check) else \
+            "changes" if current.isAncestorOf(self.changes_panel) else "clusters"
 
     def check_pairs(self) -> None:
         if self.mined is not None:

@@ -116,7 +116,8 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(dup.redo_action)
         review_menu = self.menuBar().addMenu("&Review")
         for act in (dup.find_action, dup.confirm_action, dup.unconfirm_action, dup.split_action, dup.merge_action,
-                    dup.canonical_action, dup.edit_action, None, dup.filter_action, dup.switch_pane_action):
+                    dup.canonical_action, dup.edit_action, None, dup.check_pairs_action, dup.improve_action, None,
+                    dup.filter_action, dup.switch_pane_action):
             if act is None:
                 review_menu.addSeparator()
             else:

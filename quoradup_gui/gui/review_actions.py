@@ -18,7 +18,10 @@ class ReviewActions:
     # ----- keyboard --------------------------------------------------------------------------
     def focus_default(self) -> None:
         """Where the keyboard starts when the tab is shown: the cluster list once there are
-        clusters, else Find duplicates (so the tab's shortcuts work at once)."""
+        clusters, else Find duplicates (so the tab's shortcuts work at once); in Check pairs, the pair."""
+        if self.page() == "check":
+            self.pair_check.setFocus(Qt.FocusReason.TabFocusReason)
+            return
         if self.cluster_table.isEnabled() and self.cluster_model.rowCount():
             self.cluster_table.setFocus(Qt.FocusReason.TabFocusReason)
             if not self.cluster_table.selectionModel().hasSelection():
@@ -31,7 +34,8 @@ class ReviewActions:
         from PySide6.QtWidgets import QApplication
 
         focused = QApplication.focusWidget()
-        if self.isVisible() and (focused is None or focused is self.find_button or not focused.isEnabled()
+        passing = (self.find_button, *self.page_buttons.values())  # where the keyboard lands while Find runs
+        if self.isVisible() and (focused is None or focused in passing or not focused.isEnabled()
                                  or not self.isAncestorOf(focused)):
             self.focus_default()
 

@@ -73,6 +73,8 @@ def test_check_pairs_with_the_keys_then_improve_and_go_back(qtbot, window, demo_
     assert panel.isAncestorOf(QApplication.focusWidget()) or QApplication.focusWidget() is panel
     asked = answer_with_keys(qtbot, panel, 30, same)
     assert len(set(asked)) == 30  # never the same pair twice
+    if os.environ.get("QUORADUP_CHECK_PNG"):
+        window.grab().save(os.environ["QUORADUP_CHECK_PNG"])
     rows = [r for pair in asked[:20] for r in pair]
     assert len(set(rows)) == len(rows)  # spread: the first twenty pairs share no question
     dup, not_dup, _unsure = tab.session.resolved.answer_counts()
