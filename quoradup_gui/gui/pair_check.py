@@ -38,6 +38,10 @@ class PairCheckPanel(QWidget):
         self.current: QueuePair | None = None
 
         self.count_label = QLabel(objectName="answer_count_label")
+        self.count_label.setMinimumWidth(  # room for the longest count: it grows with every answer
+            self.count_label.fontMetrics().horizontalAdvance("00,000 answered · 00,000 duplicates · 00,000 not · "
+                                                             "00,000 unsure"))
+        self.count_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         title = QLabel("<b>Are these two questions duplicates?</b>")
         self.text_labels = []
         self.row_labels = []
