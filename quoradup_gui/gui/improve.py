@@ -98,12 +98,16 @@ class ImproveModel:
         self.changes_panel.summary_label.setText("Finding duplicates with the improved model…")
         self.page_buttons["changes"].show()
         self.show_page("changes")
-        self._compare_job = self._runner.submit(
+        self._runner.submit(
             "Finding duplicates with the improved model", compare_models, start.session, start.mined,
             str(result.output), start.threshold, start.mode, MiningParams(model=str(result.output)), lane="model",
             on_result=lambda comparison, r=result, s=start: self._on_compared(comparison, r, s),
-            on_error=self._error_handler("Comparing the models failed"))
-        return
+            on_error=lambda exc, details="", r=result: self._on_compare_failed(exc, details, r))
+
+    def _on_compare_failed(self, exc, details: str, result) -> None:
+        self._error_handler("Comparing the models failed")(exc, details)
+        self.add_model(str(result.output), select=False)  # the model itself is fine: listed for later
+        self._leave_changes("The improved model is in the model list; comparing it failed.")
 
     def _on_compared(self, comparison, result, start) -> None:
         if start.session is not self.session:

@@ -247,10 +247,18 @@ class MainWindow(QMainWindow):
 
     def _on_improve_requested(self, config, pairs, description: str) -> None:
         """Improve the model from my review: the Train tab runs it, with its live plots."""
-        if self.train_tab.start_from_review(config, pairs, description) is None:
+        if self.train_tab.is_busy():
+            self.train_tab.start_from_review(config, pairs, description)  # says why it cannot start
             self.duplicates_tab.improve_ended(None)
             return
+        # The tab is shown and painted first, and the run starts a moment later: the plots' first
+        # paint and the model loading would otherwise share one long stall of the window.
         self.select_tab("train")
+        QTimer.singleShot(PAINT_FIRST_MS, lambda: self._start_review_run(config, pairs, description))
+
+    def _start_review_run(self, config, pairs, description: str) -> None:
+        if self.train_tab.start_from_review(config, pairs, description) is None:
+            self.duplicates_tab.improve_ended(None)
 
     def _on_review_run_ended(self, result) -> None:
         self.duplicates_tab.improve_ended(result)
@@ -345,6 +353,9 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.runner.shutdown()
         super().closeEvent(event)
+
+
+PAINT_FIRST_MS = 200
 
 
 def _local_files(mime) -> list[str]:

@@ -45,6 +45,7 @@ class TrainTab(QWidget):
         self._view = None
         self.job: Job | None = None
         self.result = None
+        self.review_run = False  # the run under way (or the last one) improves the model from the review
         self.loss_plot = self.eval_plot = None
         self._build()
         self._restore()

@@ -101,7 +101,8 @@ def test_check_pairs_with_the_keys_then_improve_and_go_back(qtbot, window, demo_
     # Improve: the Train tab runs it with its plots; then What changed
     model_before = tab.model_name()
     assert tab.improve_model() is True
-    assert window.tabs.currentWidget() is window.train_tab and window.train_tab.review_run
+    assert window.tabs.currentWidget() is window.train_tab
+    qtbot.waitUntil(lambda: window.train_tab.review_run and window.train_tab.is_busy(), timeout=5_000)
     assert "From your review: 30 labelled pairs" in window.train_tab.source_label.text()
     qtbot.waitUntil(lambda: tab.changes_panel.comparison is not None, timeout=600_000)
     heartbeat.stop()

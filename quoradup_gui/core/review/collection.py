@@ -1,18 +1,15 @@
-"""What the Duplicates tab reviews: the collection's texts and rows, its session file, the
-labelled pairs available for estimates, and exports with the user's decisions applied."""
+"""What the Duplicates tab reviews: the collection's session file, and the exports with the
+user's decisions applied."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Mapping, get_args
 
-import numpy as np
 import pandas as pd
 
-from ..evaluate.evaluation import pair_metrics
 from ..ingest.questions import QuestionSet
 from ..mine.clustering import Clustering
 from ..resources import app_data_dir
@@ -24,23 +21,6 @@ def session_path(path: Path, column: str) -> Path:
     """The autosaved decisions of one collection (its absolute path and question column)."""
     key = hashlib.blake2b(f"{Path(path).resolve()}|{column}".encode(), digest_size=12).hexdigest()
     return app_data_dir() / "sessions" / f"{Path(path).stem[:40]}-{key}.jsonl"
-
-
-@dataclass(frozen=True)
-class PairEstimate:
-    scores: np.ndarray
-    labels: np.ndarray
-    best_f1: float
-    best_threshold: float
-
-
-def pair_estimate(review: QuestionSet, embeddings: np.ndarray) -> PairEstimate | None:
-    if review.pair_index is None:
-        return None
-    r1, r2, labels = review.pair_index
-    scores = np.einsum("ij,ij->i", embeddings[r1], embeddings[r2]).astype(np.float32)
-    metrics = pair_metrics(scores, labels)
-    return PairEstimate(scores, labels, metrics.f1, float(metrics.threshold))
 
 
 def frame_with_edits(frame: pd.DataFrame, column: str, edits: Mapping[int, str]) -> pd.DataFrame:

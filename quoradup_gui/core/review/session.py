@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import QuoradupError
 from ..ingest.questions import QuestionSet
-from .collection import ExportKind, PairEstimate, export_review, session_path
+from .collection import ExportKind, export_review, session_path
 from .decisions import VERDICTS, Action, ActionKind, DecisionLog, ResolvedDecisions, Verdict, action_for, group
 
 ANSWER_LABELS: dict[str, str] = {"duplicate": "duplicate pair", "not": "not a duplicate pair", "unsure": "unsure pair"}
@@ -61,7 +61,6 @@ class ReviewSession:
         self.log = log
         self.resolved: ResolvedDecisions = log.resolve(collection.texts, collection.key_index)
         self.mined: MinedCollection | None = None
-        self.estimate: PairEstimate | None = None
         self.clustering: Clustering | None = None  # the one the user sees; gestures name its clusters
         self.closed = False
 
@@ -86,8 +85,8 @@ class ReviewSession:
         return self.collection.path
 
     # ----- mining and clustering -------------------------------------------------------------
-    def set_mined(self, mined: MinedCollection, estimate: PairEstimate | None = None) -> None:
-        self.mined, self.estimate, self.clustering = mined, estimate, None
+    def set_mined(self, mined: MinedCollection) -> None:
+        self.mined, self.clustering = mined, None
 
     def cluster(self, threshold: float, mode: ClusterMode = "connected", canonical_policy: CanonicalPolicy = "central",
                 resolved: ResolvedDecisions | None = None, ctx: JobContext | None = None) -> Clustering:
