@@ -273,8 +273,6 @@ class MainWindow(QMainWindow):
         self.libs_label.setText("Model libraries ready")
         self.libs_label.setToolTip(f"torch, sentence-transformers and the trainer imported in {seconds:.1f} s")
         _freeze_garbage_collector()
-        # The Train tab's plots are built now, while the user is idle, not when Improve starts a run.
-        QTimer.singleShot(0, self.train_tab.ensure_plots)
         self.sig_heavy_imports_ready.emit()
 
     def _on_runner_job_started(self, job: Job) -> None:
