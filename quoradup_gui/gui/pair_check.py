@@ -49,6 +49,7 @@ class PairCheckPanel(QWidget):
         for which in ("a", "b"):
             text = QLabel(objectName=f"pair_text_{which}", wordWrap=True)
             text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            text.setTextFormat(Qt.TextFormat.PlainText)  # a question such as "<b>why</b>?" is shown as typed
             font = QFont(text.font())
             font.setPointSizeF(font.pointSizeF() * 1.25)
             text.setFont(font)

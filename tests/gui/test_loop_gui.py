@@ -162,3 +162,20 @@ def test_keep_the_improved_model(qtbot, window, demo_copy):
     qtbot.waitUntil(lambda: not tab.is_busy() and tab.clustering is not None, timeout=20_000)
     assert tab.clustering.threshold == pytest.approx(THRESHOLD)
     assert tab.page() == "clusters" and not tab.page_buttons["changes"].isVisible()
+
+
+def test_check_pairs_shows_questions_as_typed(qtbot, window, tmp_path, monkeypatch):
+    import pandas as pd
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    texts = ["How do I reset my password?", "<b>How</b> can I reset my password?", "Why is the sky blue?",
+             "Where is my parcel?", "Where's my package?"]
+    path = tmp_path / "html.csv"
+    pd.DataFrame({"question": texts}).to_csv(path, index=False)
+    tab = open_and_mine(qtbot, window, path)
+    at(qtbot, tab, 0.7)
+    panel = check_pairs(qtbot, tab)
+    shown = [label.text() for label in panel.text_labels]
+    pair = panel.current
+    assert shown == [texts[pair.row1], texts[pair.row2]]
+    assert all(label.textFormat() == Qt.TextFormat.PlainText for label in panel.text_labels)
