@@ -21,6 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="quoradup",
         description="Find and remove duplicate questions by meaning. Without a command, opens the window.",
     )
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"quoradup {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     gui = sub.add_parser("gui", help="open the window (the default)")

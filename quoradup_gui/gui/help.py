@@ -52,10 +52,9 @@ OTHER_KEYS = [
 
 
 def app_version() -> str:
-    try:
-        return metadata.version(APP_DIST)
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed)"
+    from .. import __version__
+
+    return __version__
 
 
 def licence_of(dist: str) -> tuple[str, str]:

@@ -88,3 +88,10 @@ def test_console_scripts_are_declared():
     project = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())["project"]
     assert project["gui-scripts"]["quoradup-gui"] == "quoradup_gui.gui.app:main"
     assert project["scripts"]["quoradup"] == "quoradup_gui.cli:main"
+
+
+def test_version_comes_from_one_place():
+    import quoradup_gui
+
+    result = quoradup("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"quoradup {quoradup_gui.__version__}"
