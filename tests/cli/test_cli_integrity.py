@@ -167,3 +167,36 @@ def test_mine_applies_the_decisions_the_app_saved(tmp_path, monkeypatch):
     summary, labels = mine("--decisions", str(other))
     assert summary["n_decisions_applied"] == 1 and labels[0] == labels[3] and labels[1] != labels[2]
     assert_sentence(quoradup("mine", str(path), "--decisions", str(tmp_path / "nope.jsonl")), "no decisions journal")
+
+
+def small_pair_file(tmp_path: Path) -> Path:
+    path = tmp_path / "pairs.csv"
+    rows = ["question1,question2,is_duplicate"] + [f"How do I learn topic {i}?,How can I learn topic {i}?,1" for i in range(6)] \
+        + [f"What is topic {i}?,Why is topic {i + 1} hard?,0" for i in range(6)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_train_into_a_read_only_folder(readonly_folder, tmp_path):
+    result = quoradup("train", "--pairs", str(small_pair_file(tmp_path)), "--output", str(readonly_folder / "model"),
+                      "--epochs", "0.1")
+    assert_sentence(result, "cannot be written", "read-only")
+
+
+def test_train_onto_a_full_disk(tiny_disk, tmp_path):
+    result = quoradup("train", "--pairs", str(small_pair_file(tmp_path)), "--output", str(tiny_disk / "model"),
+                      "--epochs", "0.1", "--batch-size", "4")
+    assert_sentence(result, "the disk is full")
+    assert not (tiny_disk / "model").exists()
+
+
+def test_train_resume_from_a_half_written_checkpoint(tmp_path):
+    from quoradup_gui.core.encode.model_folders import work_dir
+
+    target = tmp_path / "model"
+    checkpoint = work_dir(target) / "checkpoint-4"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text('{"global_step": 4}', encoding="utf-8")
+    (checkpoint / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":")  # cut off
+    result = quoradup("train", "--pairs", str(small_pair_file(tmp_path)), "--output", str(target), "--resume")
+    assert_sentence(result, "is whole", "model.safetensors is cut off")
