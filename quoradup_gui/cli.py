@@ -102,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     _sheet_argument(train)
     train.add_argument("--config", metavar="FILE", help="a training configuration saved by the app (JSON)")
     train.add_argument("--model", help="'default' (bundled all-MiniLM-L6-v2), a model folder or a hub id")
-    train.add_argument("--loss", choices=("auto", "online-contrastive", "contrastive", "mnrl", "cached-mnrl", "multi-task"),
+    train.add_argument("--loss", choices=("auto", "online-contrastive", "contrastive", "cosent", "mnrl", "cached-mnrl",
+                                          "multi-task"),
                        help="default auto: multi-task for labelled pairs, mnrl for duplicate pairs/triplets")
     train.add_argument("--epochs", type=float)
     train.add_argument("--batch-size", type=int, help="pairs per step and process (default 32)")

@@ -18,7 +18,8 @@ from ..core.wording import plural
 if TYPE_CHECKING:
     from ..core.review.queue import QueuePair
 
-BATCH = 40  # pairs worked out at a time; more are asked for when few are left
+BATCH = 20  # pairs worked out at a time; more are asked for when few are left, so the queue follows
+# the answers (where the model is unsure moves with them: core.review.queue.even_score)
 REFILL_BELOW = 5
 
 

@@ -186,3 +186,29 @@ def test_crossed_pairs_come_from_either_model(demo, cache_dir):
     other[b] = -other[a]  # planted: the new model calls them opposites
     crossed = crossed_pairs(mined.embeddings, other, (mined.graph,), THRESHOLD)
     assert crossed[0].row1 == a and crossed[0].row2 == b and not crossed[0].joined
+
+
+def test_answers_move_the_queue_to_where_the_model_is_unsure(demo, cache_dir):
+    from quoradup_gui.core.review.queue import even_score
+
+    s = open_session(demo, cache_dir)
+    assert even_score(s.mined.embeddings, s.resolved, THRESHOLD) == THRESHOLD  # no answers: the threshold
+    first = pair_queue(s.mined, s.clustering, s.resolved, 60)
+    scores = sorted(p.score for p in first)
+    cut = int(0.9 * len(scores))  # six duplicates, all above the threshold
+    boundary = (scores[cut] + scores[cut - 1]) / 2
+    # a reviewer for whom only the pairs above `boundary` are duplicates
+    for p in first:
+        s.answer(p.row1, p.row2, "duplicate" if p.score > boundary else "not")
+    centre = even_score(s.mined.embeddings, s.resolved, THRESHOLD)
+    assert boundary > THRESHOLD + 0.03 and abs(centre - boundary) < 0.02
+    s.show(s.cluster(THRESHOLD))
+    moved = pair_queue(s.mined, s.clustering, s.resolved, 20)
+    held = pair_queue(s.mined, s.clustering, s.resolved, 20, calibrate=False)
+    # the most unsure pairs come first: with the answers, those near the even score
+    assert np.mean([abs(p.score - centre) for p in moved[:5]]) < np.mean([abs(p.score - centre) for p in held[:5]])
+    # answers that do not rise with similarity say nothing of where the even score is
+    s2 = open_session(demo, cache_dir, journal=False)
+    for p in first:
+        s2.answer(p.row1, p.row2, "not" if p.score > boundary else "duplicate")
+    assert even_score(s2.mined.embeddings, s2.resolved, THRESHOLD) == THRESHOLD

@@ -225,7 +225,7 @@ def test_default_loss_follows_the_data_and_every_loss_explains_itself():
     assert resolve_loss("auto", PAIR) == "mnrl"
     with pytest.raises(QuoradupError, match="only duplicate pairs"):
         resolve_loss("online-contrastive", PAIR)
-    assert set(LOSS_NAMES) == {"online-contrastive", "contrastive", "mnrl", "cached-mnrl", "multi-task"}
+    assert set(LOSS_NAMES) == {"online-contrastive", "contrastive", "cosent", "mnrl", "cached-mnrl", "multi-task"}
     for info in LOSSES.values():
         assert info.explanation.endswith(".") and "\n" not in info.explanation and len(info.explanation) < 200
 

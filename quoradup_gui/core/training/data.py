@@ -395,5 +395,6 @@ def ranking_rows(data: PairData, symmetric: bool = True) -> dict[str, list[str]]
 def to_dataset(columns: dict[str, list[Any]]) -> Dataset:
     from datasets import Dataset, Features, Value
 
-    features = Features({name: Value("int64" if name == "label" else "string") for name in columns})
+    kinds = {"label": "int64", "score": "float32"}  # the label column (CoSENT: a float score); the rest are texts
+    features = Features({name: Value(kinds.get(name, "string")) for name in columns})
     return Dataset.from_dict(columns, features=features)

@@ -23,6 +23,9 @@ LOSSES: dict[str, LossInfo] = {
         LossInfo("contrastive", "Contrastive",
                  "Pulls every duplicate pair together and pushes every non-duplicate pair apart beyond a margin; "
                  "simple and stable.", True),
+        LossInfo("cosent", "CoSENT",
+                 "Learns the order of similarities: every duplicate pair must score above every non-duplicate pair "
+                 "of its batch; gentle, so it suits a few hundred labels from a review.", True),
         LossInfo("mnrl", "Multiple negatives ranking",
                  "Learns from duplicates only: each question must pick out its duplicate from the whole batch; best "
                  "for finding duplicates in a large collection (bigger batches help).", False),

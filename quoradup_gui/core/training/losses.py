@@ -62,6 +62,11 @@ def build_objectives(name: str, model: SentenceTransformer, train: PairData, min
         dataset = to_dataset(contrastive_rows(train))
         return Objectives(dataset, cls(model, margin=CONTRASTIVE_MARGIN), "batch_sampler", "proportional",
                           len(dataset))
+    if name == "cosent":
+        rows = contrastive_rows(train)
+        rows["score"] = [float(y) for y in rows.pop("label")]
+        dataset = to_dataset(rows)
+        return Objectives(dataset, losses.CoSENTLoss(model), "batch_sampler", "proportional", len(dataset))
     if name == "mnrl":
         dataset = to_dataset(ranking_rows(train))
         # No question twice in a batch: a copy of the positive would count as a negative.
