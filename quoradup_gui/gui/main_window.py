@@ -238,6 +238,11 @@ class MainWindow(QMainWindow):
         from .preload import preload_libraries
 
         self.libs_label.setText("Loading model libraries…")
+        # The Train tab's plots: imported here, on the GUI thread, once the window has painted
+        # (~0.2 s). On a worker, pyqtgraph's import raced the GUI thread in PySide6's lazy set-up
+        # of its types and crashed the app (a segfault seen in the test suite).
+        import pyqtgraph  # noqa: F401
+
         return self.runner.submit("Loading model libraries", preload_libraries, lane=DAEMON_LANE,
                                   on_result=self._on_heavy_imports_ready)
 

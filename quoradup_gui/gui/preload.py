@@ -13,7 +13,9 @@ def preload_libraries(ctx: JobContext | None = None) -> float:
     Loading a big extension module holds the GIL for a while; doing all of them here, once,
     keeps those pauses out of the first "Find duplicates" and the first training run (whose
     live plots would stutter while datasets/pyarrow, accelerate and the trainer load). Model
-    saves a crash interrupted are repaired first (a directory listing).
+    saves a crash interrupted are repaired first (a directory listing). Nothing that touches Qt
+    is imported here: PySide6 sets up its types and enums on first use, and that set-up is not
+    thread-safe (pyqtgraph's import, done here once, crashed the app while the window painted).
     """
     from ..core.encode.models import recover_models_folder
 
@@ -25,7 +27,6 @@ def preload_libraries(ctx: JobContext | None = None) -> float:
     import datasets  # noqa: F401
     import faiss  # noqa: F401
     import onnxruntime  # noqa: F401
-    import pyqtgraph  # noqa: F401  (the Train tab's plots; importing it on the GUI thread takes ~0.5 s)
     import scipy.sparse.csgraph  # noqa: F401
     import sentence_transformers  # noqa: F401
     import sklearn.metrics  # noqa: F401

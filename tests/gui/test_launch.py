@@ -77,3 +77,13 @@ def test_heavy_libraries_load_in_the_background(qtbot, window):
         window.start_heavy_imports()
     assert window.heavy_ready
     assert window.libs_label.text() == "Model libraries ready"
+
+
+def test_the_background_preload_never_imports_qt_code():
+    """PySide6's lazy set-up of its types is not thread-safe: pyqtgraph imported on the preload
+    worker while the window painted crashed the app (a segfault in the suite)."""
+    code = ("import sys; from quoradup_gui.gui.preload import preload_libraries; preload_libraries(); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyqtgraph', 'PySide6', 'shiboken6')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
