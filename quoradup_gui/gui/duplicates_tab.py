@@ -227,11 +227,11 @@ class DuplicatesTab(ModelPicker, ThresholdAdvice, ImproveModel, ReviewActions, Q
         return show
 
     def _on_mined(self, result) -> None:
-        mined, session = result
+        mined, session, counts = result
         if session is not self.session:
             return  # another file was opened meanwhile
         session.set_mined(mined)
-        self.histogram.set_scores(mined.graph.scores)
+        self.histogram.set_counts(counts)
         cached = " (from cache)" if mined.n_encoded == 0 else ""
         restored = f" · {len(self.decisions)} review decisions restored" if len(self.decisions) else ""
         self.info_label.setText(f"{mined.n:,} questions · {mined.model.describe()} · {mined.backend}{cached} · "
@@ -367,6 +367,7 @@ def _prepare_in_worker(view, model, ctx):
 
 def _mine_in_worker(texts, params, session, ctx):
     from ..core.mine.mining import mine_collection
+    from .widgets import score_counts
 
     mined = mine_collection(texts, params, ctx)
-    return mined, session
+    return mined, session, score_counts(mined.graph.scores)  # the histogram's counts: not on the GUI thread

@@ -288,11 +288,12 @@ class SimilarityHistogram(QWidget):
         self._slider = slider
 
     def set_scores(self, scores, low: float = 0.5, high: float = 1.0, bins: int = 50) -> None:
-        import numpy as np
+        self.set_counts(score_counts(scores, low, high, bins), low, high)
 
+    def set_counts(self, counts: list[int], low: float = 0.5, high: float = 1.0) -> None:
+        """Counts :func:`score_counts` made (on a worker: for a big graph it is not free)."""
         self._low, self._high = low, high
-        counts, _ = np.histogram(np.clip(scores, low, high), bins=bins, range=(low, high))
-        self._counts = counts.tolist()
+        self._counts = list(counts)
         self.update()
 
     def set_threshold(self, value: float) -> None:
@@ -383,3 +384,11 @@ class SimilarityHistogram(QWidget):
             painter.drawText(QRectF(vx - 20, bottom + 1, 40, 14), Qt.AlignmentFlag.AlignCenter, f"{value:.1f}")
         painter.end()
 
+
+
+def score_counts(scores, low: float = 0.5, high: float = 1.0, bins: int = 50) -> list[int]:
+    """The similarity histogram's counts: ``bins`` equal bins from ``low`` to ``high``."""
+    import numpy as np
+
+    counts, _ = np.histogram(np.clip(scores, low, high), bins=bins, range=(low, high))
+    return counts.tolist()
