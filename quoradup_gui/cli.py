@@ -12,6 +12,7 @@ import sys
 from typing import Callable, Sequence
 
 from .core.errors import JobCancelled, QuoradupError
+from .core.training.loss_info import LOSSES
 
 EXIT_BAD_INPUT = 2
 
@@ -102,8 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sheet_argument(train)
     train.add_argument("--config", metavar="FILE", help="a training configuration saved by the app (JSON)")
     train.add_argument("--model", help="'default' (bundled all-MiniLM-L6-v2), a model folder or a hub id")
-    train.add_argument("--loss", choices=("auto", "online-contrastive", "contrastive", "cosent", "mnrl", "cached-mnrl",
-                                          "multi-task"),
+    train.add_argument("--loss", choices=("auto", *LOSSES),
                        help="default auto: multi-task for labelled pairs, mnrl for duplicate pairs/triplets")
     train.add_argument("--epochs", type=float)
     train.add_argument("--batch-size", type=int, help="pairs per step and process (default 32)")

@@ -92,16 +92,15 @@ class ImproveModel:
         self.improve_button.setEnabled(self.mined is not None)
         if result is None or start is None or start.session is not self.session:
             return
-        from ..core.loop.changes import compare_models
         from ..core.mine.mining import MiningParams
 
         self.changes_panel.summary_label.setText("Finding duplicates with the improved model…")
         self.page_buttons["changes"].show()
         self.show_page("changes")
         self._runner.submit(
-            "Finding duplicates with the improved model", compare_models, start.session, start.mined,
+            "Finding duplicates with the improved model", _compare_in_worker, start.session, start.mined,
             str(result.output), start.threshold, start.mode, MiningParams(model=str(result.output)), lane="model",
-            on_result=lambda comparison, r=result, s=start: self._on_compared(comparison, r, s),
+            on_result=lambda out, r=result, s=start: self._on_compared(*out, r, s),
             on_error=lambda exc, details="", r=result: self._on_compare_failed(exc, details, r))
 
     def _on_compare_failed(self, exc, details: str, result) -> None:
@@ -109,9 +108,10 @@ class ImproveModel:
         self.add_model(str(result.output), select=False)  # the model itself is fine: listed for later
         self._leave_changes("The improved model is in the model list; comparing it failed.")
 
-    def _on_compared(self, comparison, result, start) -> None:
+    def _on_compared(self, comparison, counts, result, start) -> None:
         if start.session is not self.session:
             return
+        self._after_counts = counts
         self.changes_panel.set_comparison(comparison, result)
         self.sig_status_message.emit(f"What changed with the improved model: {comparison.diff.summary()}")
         self.changes_panel.keep_button.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -134,7 +134,7 @@ class ImproveModel:
         folder = str(panel.result.output)
         self.add_model(folder, select=True)
         self.session.set_mined(panel.comparison.after)
-        self.histogram.set_scores(panel.comparison.after.graph.scores)
+        self.histogram.set_counts(self._after_counts)
         self._leave_changes(f"Finding duplicates with the improved model ({panel.result.output.name}).")
         self.recluster()
 
@@ -150,3 +150,11 @@ class ImproveModel:
         self.pair_check.reset()
         self.show_page("clusters")
         self.sig_status_message.emit(message)
+
+
+def _compare_in_worker(session, before, model, threshold, mode, params, ctx):
+    from ..core.loop.changes import compare_models
+    from .widgets import score_counts
+
+    comparison = compare_models(session, before, model, threshold, mode, params, ctx)
+    return comparison, score_counts(comparison.after.graph.scores)  # the histogram's counts, off the GUI thread

@@ -385,7 +385,6 @@ class SimilarityHistogram(QWidget):
         painter.end()
 
 
-
 def score_counts(scores, low: float = 0.5, high: float = 1.0, bins: int = 50) -> list[int]:
     """The similarity histogram's counts: ``bins`` equal bins from ``low`` to ``high``."""
     import numpy as np
