@@ -117,7 +117,12 @@ class Heartbeat:
 
     A sampler thread notes every 10 ms what each thread is doing, so that a failing assertion
     can say (``explain()``) what the GUI thread and the others were running during the worst gap.
+    The sampler needs the GIL, so it sees nothing while C code holds it; for that, every beat
+    re-arms faulthandler's watchdog, a C thread that dumps every thread's stack without the GIL
+    once no beat has come for WATCHDOG_S, and the dump taken in the worst gap is kept.
     """
+
+    WATCHDOG_S = 0.05
 
     def __init__(self) -> None:
         self.last = time.perf_counter()
@@ -129,25 +134,45 @@ class Heartbeat:
         self.timer.timeout.connect(self._beat)
         self._samples: collections.deque = collections.deque(maxlen=6000)
         self._stop = threading.Event()
+        self._dump = None
+        self.worst_dump = ""
 
     def _beat(self) -> None:
+        import faulthandler
+
         now = time.perf_counter()
+        faulthandler.cancel_dump_traceback_later()
+        dumped = ""
+        if self._dump is not None and self._dump.tell():
+            self._dump.seek(0)
+            dumped = self._dump.read().decode("utf-8", "replace")
+            self._dump.seek(0)
+            self._dump.truncate()
         if now - self.last > self.worst:
-            self.worst, self.worst_span = now - self.last, (self.last, now)
+            self.worst, self.worst_span, self.worst_dump = now - self.last, (self.last, now), dumped
         self.last = now
         self.beats += 1
+        if self._dump is not None and not self._stop.is_set():
+            faulthandler.dump_traceback_later(self.WATCHDOG_S, file=self._dump)
 
     def start(self) -> None:
+        import tempfile
+
         self.last = time.perf_counter()
-        self.worst, self.beats = 0.0, 0
+        self.worst, self.beats, self.worst_dump = 0.0, 0, ""
+        if self._dump is None:
+            self._dump = tempfile.TemporaryFile()
         self.timer.start()
         if not getattr(self, "_sampler", None):
             self._sampler = threading.Thread(target=self._sample, daemon=True)
             self._sampler.start()
 
     def stop(self) -> None:
+        import faulthandler
+
         self.timer.stop()
         self._stop.set()
+        faulthandler.cancel_dump_traceback_later()
 
     def _sample(self) -> None:
         import tempfile
@@ -168,6 +193,10 @@ class Heartbeat:
                     if (who, stack) not in seen and "wait" not in stack.split(" < ")[0]:
                         seen.add((who, stack))
                         lines.append(f"  +{(when - start) * 1000:4.0f} ms {who}: {stack}")
+        if self.worst_dump:
+            lines.append(f"every thread {self.WATCHDOG_S * 1000:.0f} ms into the gap (faulthandler, without the GIL):")
+            lines += [f"  {line}" for line in self.worst_dump.splitlines()
+                      if line.strip() and "threading.py" not in line][:60]
         return "\n".join(lines)
 
 

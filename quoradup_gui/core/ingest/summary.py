@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..jobs import JobContext, NullContext
-from ..text import as_strings, normalize_values
+from ..text import as_strings, normalize_values, release_in_slices
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,12 @@ def summarize(texts: pd.Series, ctx: JobContext | None = None) -> Summary:
             counts[value] = counts.get(value, 0) + 1
             lengths_list.append(len(original.strip()))
     n_distinct, n_filled = len(counts), len(lengths_list)
+    n_groups = sum(1 for count in counts.values() if count >= 2)
     lengths = np.asarray(lengths_list, dtype=np.int64)
+    # The dict first, while the list still holds its keys: then freeing it frees no strings.
+    del counts
+    release_in_slices(normalized)
+    release_in_slices(values)
     ctx.set_progress(2, 2)
     has_lengths = len(lengths) > 0
     return Summary(
@@ -82,7 +87,7 @@ def summarize(texts: pd.Series, ctx: JobContext | None = None) -> Summary:
         n_blank=len(texts) - n_filled,
         n_distinct=n_distinct,
         n_exact_duplicates=n_filled - n_distinct,
-        n_duplicate_groups=sum(1 for count in counts.values() if count >= 2),
+        n_duplicate_groups=n_groups,
         length_min=int(lengths.min()) if has_lengths else 0,
         length_median=float(np.median(lengths)) if has_lengths else 0.0,
         length_p90=float(np.percentile(lengths, 90)) if has_lengths else 0.0,
