@@ -10,7 +10,7 @@ disk, so a re-run starts at once), then prints:
      time ratio, recall of the baseline's pairs >= 0.5, recall@10 of the approximate paths (PQ fast
      scan up to 200k, HNSW above; both run at 100k and 200k) vs exact;
   3. community mode vs util.community_detection(min_community_size=2): time, identical clusters;
-  4. re-threshold latency at 200k (connected, and community for comparison);
+  4. re-threshold latency at 200k (connected and kept, and community for comparison);
   5. peak memory of each heavy step.
 Targets: at 100k >= 5x faster than paraphrase_mining with recall >= 0.99; re-threshold at 200k
 <= 100 ms; peak RSS of the 100k graph build <= 2 GB.
@@ -238,9 +238,16 @@ def worker_rethreshold(task: dict) -> dict:
         for t in random.Random(len(calls)).sample(task["thresholds"], len(task["thresholds"])):
             ms, multi[t] = timed(t, "connected")
             calls.append((t, ms))
-    per_threshold = {t: statistics.median(ms for u, ms in calls if u == t) for t in task["thresholds"]}
-    out["connected"] = {"per_threshold_ms": per_threshold, "clusters_2plus": multi,
-                        "median_ms": statistics.median(ms for _, ms in calls), "max_ms": max(ms for _, ms in calls)}
+    for mode in ("connected", "kept"):
+        if mode == "kept":  # the default mode: the same thresholds, the same three shuffled passes
+            calls, multi = [], {}
+            for _ in range(3):
+                for t in random.Random(len(calls)).sample(task["thresholds"], len(task["thresholds"])):
+                    ms, multi[t] = timed(t, mode)
+                    calls.append((t, ms))
+        per_threshold = {t: statistics.median(ms for u, ms in calls if u == t) for t in task["thresholds"]}
+        out[mode] = {"per_threshold_ms": per_threshold, "clusters_2plus": multi,
+                     "median_ms": statistics.median(ms for _, ms in calls), "max_ms": max(ms for _, ms in calls)}
     community = []
     for t in task["community_thresholds"]:  # highest first: each lower one is a cold call
         cold, n_multi = timed(t, "community")
@@ -476,6 +483,10 @@ def section_rethreshold(paths: dict, n_big: int) -> dict:
     say(f"   connected, {len(RETHRESHOLDS)} thresholds {RETHRESHOLDS[0]}..{RETHRESHOLDS[-1]} x 3 passes: "
         f"median {conn['median_ms']:.0f} ms, max {conn['max_ms']:.0f} ms  (target <= 100 ms)")
     say("     " + "  ".join(f"{float(t):.2f}:{ms:.0f}" for t, ms in conn["per_threshold_ms"].items()) + "  (ms, median per threshold)")
+    kept = info["kept"]
+    say(f"   kept (the default mode), the same thresholds x 3 passes: median {kept['median_ms']:.0f} ms, "
+        f"max {kept['max_ms']:.0f} ms  (target <= 100 ms)")
+    say("     " + "  ".join(f"{float(t):.2f}:{ms:.0f}" for t, ms in kept["per_threshold_ms"].items()) + "  (ms, median per threshold)")
     say("   community, for comparison (0.5-0.7 left out: ~80% of rows would need an exhaustive neighbourhood):")
     for row in info["community"]:
         say(f"     t={row['threshold']:.2f}  cold {row['cold_ms']:8.0f} ms  warm {row['warm_ms']:6.0f} ms  "
@@ -607,6 +618,9 @@ def summarise(report: dict) -> str:
     lines.append(f"   re-threshold at {graph['big']['n']:,} (connected): median {conn['median_ms']:.0f} ms, "
                  f"max {conn['max_ms']:.0f} ms (target <= 100 ms): {verdict(conn['max_ms'] <= 100)}; first call "
                  f"{report['rethreshold']['connected_first_ms']:.0f} ms")
+    kept = report["rethreshold"]["kept"]
+    lines.append(f"   re-threshold at {graph['big']['n']:,} (kept, the default mode): median {kept['median_ms']:.0f} ms, "
+                 f"max {kept['max_ms']:.0f} ms (target <= 100 ms): {verdict(kept['max_ms'] <= 100)}")
     peak = row["ours"]["peak_rss_mb"]
     lines.append(f"   peak RSS of the {largest:,} graph build: {mb(peak)} (target <= 2,048 MB): {verdict(peak <= 2048)}")
     community = report["community"]

@@ -12,6 +12,7 @@ import sys
 from typing import Callable, Sequence
 
 from .core.errors import JobCancelled, QuoradupError
+from .core.mine.defaults import CLUSTER_MODES, DEFAULT_MODE
 from .core.training.loss_info import LOSSES
 
 EXIT_BAD_INPUT = 2
@@ -44,9 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     _model_arguments(mine)
     mine.add_argument("--threshold", type=float, default=None,
                       help="similarity at or above which two questions are duplicates (default 0.84)")
-    mine.add_argument("--mode", choices=("connected", "community"), default="connected",
-                      help="connected: any chain of similar questions is one cluster; community: every member "
-                           "similar to the cluster's centre (tighter)")
+    mine.add_argument("--mode", choices=CLUSTER_MODES, default=DEFAULT_MODE,
+                      help="kept (default): every duplicate joins the most similar kept question, no chains; "
+                           "connected: any chain of similar questions is one cluster; community: every member "
+                           "similar to the centre of the largest neighbourhoods first")
     mine.add_argument("--canonical", choices=("central", "longest", "first"), default="central",
                       help="which question of a cluster is kept (default: the most central)")
     mine.add_argument("--k", type=int, default=10, help="neighbours per question in the graph (default 10)")
@@ -77,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "from 1 as in the clusters export); is_duplicate 1, 0 or unsure")
     _model_arguments(review)
     review.add_argument("--threshold", type=float, default=None, help="the threshold the queue is near (default 0.84)")
-    review.add_argument("--mode", choices=("connected", "community"), default="connected")
+    review.add_argument("--mode", choices=CLUSTER_MODES, default=DEFAULT_MODE, help="as for mine")
     review.add_argument("--decisions", metavar="JOURNAL", help="use another journal than the file's own")
     review.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 

@@ -28,6 +28,18 @@ from .cluster_models import MEMBER_MIME, ClusterListModel, MemberModel
 from .widgets import SimilarityHistogram
 
 DEFAULT_MODEL_LABEL = "default (all-MiniLM-L6-v2, bundled)"
+# In the order of CLUSTER_MODES: the first is the default.
+MODE_LABELS = {
+    "kept": ("Kept question", "Every duplicate joins the most similar kept question: no chains, each member is at "
+                              "least the threshold similar to the question kept"),
+    "connected": ("Connected", "Any chain of similar questions is one cluster"),
+    "community": ("Community", "Every member is similar to its cluster's centre; the largest neighbourhoods first"),
+}
+
+
+def mode_name(mode: str) -> str:
+    """How the window names a clustering mode in sentences ("kept question", "connected")."""
+    return MODE_LABELS[mode][0].lower() if mode in MODE_LABELS else mode
 
 
 class ClusterTable(QTableView):
@@ -96,13 +108,12 @@ def build_widgets(tab) -> None:
     tab.spin.setDecimals(3)
     tab.spin.setSingleStep(0.005)
     tab.mode_combo = QComboBox(objectName="mode_combo")
-    tab.mode_combo.setToolTip("How similar pairs become clusters: Connected joins any chain of similar questions; "
-                              "Community keeps every member close to its cluster's centre")
-    tab.mode_combo.addItem("Connected", "connected")
-    tab.mode_combo.addItem("Community", "community")
-    tab.mode_combo.setItemData(0, "Any chain of similar questions is one cluster", Qt.ItemDataRole.ToolTipRole)
-    tab.mode_combo.setItemData(1, "Every member is similar to its cluster's centre (tighter clusters)",
-                                Qt.ItemDataRole.ToolTipRole)
+    tab.mode_combo.setToolTip("How similar pairs become clusters: Kept question joins every duplicate to one kept "
+                              "question (no chains); Connected joins any chain of similar questions; Community "
+                              "keeps every member close to its cluster's centre")
+    for mode, (label, tip) in MODE_LABELS.items():
+        tab.mode_combo.addItem(label, mode)
+        tab.mode_combo.setItemData(tab.mode_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
     tab.best_f1_button = QPushButton("Best F1", objectName="best_f1_button")
     tab.best_f1_button.setToolTip("Set the threshold whose clusters (in this mode) score the best F1 on the judged pairs: "
                                   "the file's labels and your review decisions")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 
+from .duplicates_view import mode_name
+
 THRESHOLD_KEY = "duplicates/threshold"  # the last threshold anywhere: the start for a new file
 
 
@@ -41,8 +43,9 @@ class ThresholdAdvice:
             self.best_f1_button.hide()
             return
         self.estimate_label.setText(
-            f"The clusters at {estimate.threshold:.3f} ({estimate.mode}), checked on {estimate.n_pairs:,} judged pairs "
-            f"(the file's labels and your decisions): precision <b>{estimate.precision:.2f}</b>, recall "
+            f"The clusters at {estimate.threshold:.3f} ({mode_name(estimate.mode)}), checked on "
+            f"{estimate.n_pairs:,} judged pairs (the file's labels and your decisions): "
+            f"precision <b>{estimate.precision:.2f}</b>, recall "
             f"<b>{estimate.recall:.2f}</b>, F1 {estimate.f1:.2f}")
         self.estimate_label.show()
         self.best_f1_button.show()
@@ -65,7 +68,7 @@ class ThresholdAdvice:
             self.sig_status_message.emit("There are no judged pairs to choose a threshold with.")
             return
         self.set_threshold(best.threshold)
-        self.sig_status_message.emit(f"Best F1 {best.f1:.2f} at {best.threshold:.2f} ({best.mode}): precision "
+        self.sig_status_message.emit(f"Best F1 {best.f1:.2f} at {best.threshold:.2f} ({mode_name(best.mode)}): precision "
                                      f"{best.precision:.2f}, recall {best.recall:.2f} on {best.n_pairs:,} judged pairs")
 
 

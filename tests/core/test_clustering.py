@@ -41,7 +41,7 @@ def topics():
     return emb, build_neighbour_graph(emb, k=10)
 
 
-@pytest.mark.parametrize("mode", ["connected", "community"])
+@pytest.mark.parametrize("mode", ["kept", "connected", "community"])
 def test_planted_groups_are_the_clusters(planted, mode):
     emb, graph, exact_groups, near_groups = planted
     result = cluster_at_threshold(graph, emb, 0.9, mode=mode)
@@ -65,12 +65,12 @@ def test_connected_clusters_only_split_as_threshold_rises(topics):
     emb, graph = topics
     previous = None
     for t in np.arange(0.5, 1.0001, 0.025):
-        labels = cluster_at_threshold(graph, emb, t, canonical_policy="first").labels
+        labels = cluster_at_threshold(graph, emb, t, mode="connected", canonical_policy="first").labels
         if previous is not None:
             assert refines(labels, previous), t
         previous = labels
     counts = clusters_at_thresholds(graph, [0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
-    assert counts == [cluster_at_threshold(graph, emb, t).n_clusters for t in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)]
+    assert counts == [cluster_at_threshold(graph, emb, t, mode="connected").n_clusters for t in (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)]
     assert counts == sorted(counts)
 
 
@@ -87,7 +87,7 @@ def test_connected_matches_plain_union_find(topics):
         if s >= np.float32(0.7):
             parent[find(a)] = find(b)
     roots = np.array([find(i) for i in range(graph.n)])
-    labels = cluster_at_threshold(graph, emb, 0.7).labels
+    labels = cluster_at_threshold(graph, emb, 0.7, mode="connected").labels
     assert refines(labels, roots) and refines(roots, labels)
 
 
@@ -131,9 +131,9 @@ def test_community_without_kth_scores_falls_back_to_degree(topics):
 def test_canonical_policies(topics):
     emb, graph = topics
     lengths = np.random.default_rng(14).integers(10, 20, graph.n)
-    central = cluster_at_threshold(graph, emb, 0.7)
-    longest = cluster_at_threshold(graph, emb, 0.7, canonical_policy="longest", text_lengths=lengths)
-    first = cluster_at_threshold(graph, emb, 0.7, canonical_policy="first")
+    central = cluster_at_threshold(graph, emb, 0.7, mode="connected")
+    longest = cluster_at_threshold(graph, emb, 0.7, mode="connected", canonical_policy="longest", text_lengths=lengths)
+    first = cluster_at_threshold(graph, emb, 0.7, mode="connected", canonical_policy="first")
     assert np.array_equal(central.labels, longest.labels) and np.array_equal(central.labels, first.labels)
     assert any(len(central.members(c)) >= 3 for c in central.multi_clusters())
     for c in range(central.n_clusters):
@@ -166,7 +166,7 @@ def test_canonical_override(planted):
     np.testing.assert_allclose(result.similarity_to_canonical[rows], emb[rows] @ emb[chosen], atol=1e-5)
 
 
-@pytest.mark.parametrize("mode", ["connected", "community"])
+@pytest.mark.parametrize("mode", ["kept", "connected", "community"])
 def test_must_link_joins_at_any_threshold(planted, mode):
     emb, graph, exact_groups, near_groups = planted
     a, b = near_groups[0][0], near_groups[1][0]
@@ -176,11 +176,15 @@ def test_must_link_joins_at_any_threshold(planted, mode):
         result = cluster_at_threshold(graph, emb, t, mode=mode, constraints=constraints)
         assert result.labels[a] == result.labels[b] == result.labels[loner]
         members = result.members(result.labels[a])  # scattered through the file and the order
+        if mode == "kept":  # the earliest of the kept questions the must-links joined
+            kept = set(cluster_at_threshold(graph, emb, t, mode="kept").canonical.tolist())
+            assert result.canonical[result.labels[a]] == min(set(members.tolist()) & kept)
+            continue
         sims = emb[members] @ emb[members].T
         assert result.canonical[result.labels[a]] == members[np.argmax(sims.sum(axis=1))]
 
 
-@pytest.mark.parametrize("mode", ["connected", "community"])
+@pytest.mark.parametrize("mode", ["kept", "connected", "community"])
 def test_cannot_link_separates_and_keeps_the_rest(planted, mode):
     emb, graph, _, near_groups = planted
     rows = near_groups[3]  # five near-duplicates
@@ -208,7 +212,7 @@ def test_cannot_link_splits_a_chain_at_its_weakest_link():
     chain = unit(np.stack([x, 0.8 * x + 0.2 * y, 0.2 * x + 0.8 * y, y]))  # a ~ b ~ c ~ d
     emb = np.concatenate([chain, unit(rng.standard_normal((30, 384)))])
     graph = build_neighbour_graph(emb, k=3, min_score=0.5)
-    result = cluster_at_threshold(graph, emb, 0.5, constraints=Constraints(cannot_link=((0, 3),)))
+    result = cluster_at_threshold(graph, emb, 0.5, mode="connected", constraints=Constraints(cannot_link=((0, 3),)))
     assert result.labels[0] == result.labels[1] != result.labels[2] == result.labels[3]
 
 

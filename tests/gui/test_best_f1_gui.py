@@ -31,8 +31,9 @@ def test_estimate_and_best_f1_are_those_of_the_clusters(qtbot, window, pair_file
     text = tab.estimate_label.text()
     assert tab.estimate_label.isVisible() and tab.best_f1_button.isVisible()
     n = len(judged_pairs(tab.session.collection, tab.session.resolved))
-    assert f"The clusters at 0.700 (connected), checked on {n:,} judged pairs" in text
-    expected = best_cluster_threshold(tab.mined, judged_pairs(tab.session.collection, tab.session.resolved), "connected")
+    assert f"The clusters at 0.700 (kept question), checked on {n:,} judged pairs" in text
+    expected = best_cluster_threshold(tab.mined, judged_pairs(tab.session.collection, tab.session.resolved),
+                                     str(tab.mode_combo.currentData()))
     with qtbot.waitSignal(tab.sig_status_message, timeout=60_000, check_params_cb=lambda m: m.startswith("Best F1")):
         tab.best_f1_button.click()
     wait_reclustered(qtbot, tab)

@@ -51,7 +51,8 @@ def test_find_threshold_and_mode(qtbot, window, demo_copy):
     tab.slider.setValue(800)  # the slider drives the number box and re-clusters (debounced)
     qtbot.waitUntil(lambda: tab.clustering.threshold == pytest.approx(0.8), timeout=20_000)
     assert tab.clustering.n_removed >= first.n_removed
-    tab.mode_combo.setCurrentIndex(1)
+    assert tab.clustering.mode == "kept" and tab.mode_combo.currentText() == "Kept question"  # the default
+    tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("community"))
     qtbot.waitUntil(lambda: tab.clustering.mode == "community", timeout=20_000)
     assert f"{tab.clustering.n_removed:,}" in tab.counts_label.text()
 

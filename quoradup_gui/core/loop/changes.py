@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from ..mine.defaults import DEFAULT_MODE
 from ..mine.diff import ClusteringDiff, diff_clusterings
 from ..mine.mining import MiningParams, mine_collection
 
@@ -30,7 +31,7 @@ class ModelComparison:
 
 
 def compare_models(session: ReviewSession, before: MinedCollection, model: str, threshold: float,
-                   mode: ClusterMode = "connected", params: MiningParams = MiningParams(),
+                   mode: ClusterMode = DEFAULT_MODE, params: MiningParams = MiningParams(),
                    ctx: JobContext | None = None) -> ModelComparison:
     """Mine the session's questions with ``model`` and compare its clusters with ``before``'s."""
     after = mine_collection(session.collection.texts, replace(params, model=str(model)), ctx)
@@ -38,7 +39,7 @@ def compare_models(session: ReviewSession, before: MinedCollection, model: str, 
 
 
 def compare_mined(session: ReviewSession, before: MinedCollection, after: MinedCollection, threshold: float,
-                  mode: ClusterMode = "connected", ctx: JobContext | None = None) -> ModelComparison:
+                  mode: ClusterMode = DEFAULT_MODE, ctx: JobContext | None = None) -> ModelComparison:
     resolved = session.resolved
     old = before.cluster(threshold, mode=mode, constraints=resolved.constraints, ctx=ctx)
     new = after.cluster(threshold, mode=mode, constraints=resolved.constraints, ctx=ctx)

@@ -20,7 +20,7 @@ from ..errors import QuoradupError
 from ..jobs import JobContext, NullContext
 from ..text import normalize_text
 from .clustering import CanonicalPolicy, Clustering, ClusterMode, Constraints, cluster_at_threshold
-from .defaults import DEFAULT_THRESHOLD  # noqa: E402,F401  (re-exported for the CLI)
+from .defaults import DEFAULT_MODE, DEFAULT_THRESHOLD  # noqa: E402,F401  (re-exported for the CLI)
 from .graph import NeighbourGraph, build_neighbour_graph
 
 GRAPH_FORMAT = "g1"
@@ -67,7 +67,7 @@ class MinedCollection:
     def text_lengths(self) -> np.ndarray:
         return np.fromiter((len(t) for t in self.texts), np.int64, len(self.texts))
 
-    def cluster(self, threshold: float, mode: ClusterMode = "connected", canonical_policy: CanonicalPolicy = "central",
+    def cluster(self, threshold: float, mode: ClusterMode = DEFAULT_MODE, canonical_policy: CanonicalPolicy = "central",
                 constraints: Constraints | None = None, ctx: JobContext | None = None) -> Clustering:
         # ctx matters for community mode, whose first low threshold may search many rows exhaustively.
         return cluster_at_threshold(self.graph, self.embeddings, threshold, mode=mode,

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import QuoradupError
 from ..ingest.questions import QuestionSet
+from ..mine.defaults import DEFAULT_MODE
 from .collection import ExportKind, export_review, session_path
 from .decisions import VERDICTS, Action, ActionKind, DecisionLog, ResolvedDecisions, Verdict, action_for, group
 
@@ -88,7 +89,7 @@ class ReviewSession:
     def set_mined(self, mined: MinedCollection) -> None:
         self.mined, self.clustering = mined, None
 
-    def cluster(self, threshold: float, mode: ClusterMode = "connected", canonical_policy: CanonicalPolicy = "central",
+    def cluster(self, threshold: float, mode: ClusterMode = DEFAULT_MODE, canonical_policy: CanonicalPolicy = "central",
                 resolved: ResolvedDecisions | None = None, ctx: JobContext | None = None) -> Clustering:
         """The clustering at ``threshold`` with the decisions applied (safe to run on a worker:
         pass the ``resolved`` decisions of the moment; the session is not changed)."""
