@@ -43,38 +43,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._quora import data_dir  # noqa: E402
+from benchmarks._quora import Truth, read_dev  # noqa: E402
 
 BATCH = 20  # answers between two re-asks of the queue (the window asks again about as often)
-
-
-def read_dev():
-    with open(data_dir() / "quora_kaggle_dev.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return rows
-
-
-class Truth:
-    """Duplicate groups of the dev file by question id; rows of the collection."""
-
-    def __init__(self, rows):
-        from quoradup_gui.core.evaluate.evaluation import mining_corpus_from_pairs
-        from quoradup_gui.core.unionfind import UnionFind
-
-        self.texts, self.ids, self.gold = mining_corpus_from_pairs(
-            [r["question1"] for r in rows], [r["question2"] for r in rows], [r["is_duplicate"] for r in rows],
-            [r["qid1"] for r in rows], [r["qid2"] for r in rows])
-        self.row_of = {qid: i for i, qid in enumerate(self.ids)}
-        groups = UnionFind()
-        for a, b in self.gold:
-            groups.union(self.row_of[a], self.row_of[b])
-        self.group = np.array([groups.find(i) for i in range(len(self.ids))], dtype=np.int64)
-        pairs = [(self.row_of.get(r["qid1"]), self.row_of.get(r["qid2"]), r["is_duplicate"]) for r in rows]
-        pairs = [(a, b, int(y)) for a, b, y in pairs if a is not None and b is not None and a != b and y in ("0", "1")]
-        self.labelled = np.array(pairs, dtype=np.int64).reshape(-1, 3)
-
-    def same(self, a: int, b: int) -> bool:
-        return bool(self.group[a] == self.group[b])
 
 
 def mine(texts, model: str, cache: Path):
