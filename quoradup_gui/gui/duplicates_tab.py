@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 DEBOUNCE_MS = 150
 
 
+MODE_KEY = "duplicates/mode"  # the clustering mode last chosen (for every file)
+
+
 class DuplicatesTab(ModelPicker, ThresholdAdvice, ImproveModel, ReviewActions, QWidget):
     """A view over the ReviewSession of the open collection (core.review.session)."""
 
@@ -64,6 +67,11 @@ class DuplicatesTab(ModelPicker, ThresholdAdvice, ImproveModel, ReviewActions, Q
         self._debounce.timeout.connect(self.recluster)
         build_widgets(self)
         build_actions(self)
+        remembered = self.mode_combo.findData(str(settings.value(MODE_KEY, "")))
+        if remembered >= 0:
+            self.mode_combo.setCurrentIndex(remembered)
+        self.mode_combo.currentIndexChanged.connect(
+            lambda _i: self._settings.setValue(MODE_KEY, str(self.mode_combo.currentData())))
 
     # The session's state, as the views (and tests) read it.
     @property

@@ -37,7 +37,7 @@ def wait_reclustered(qtbot, tab):
     qtbot.waitUntil(lambda: not tab.is_busy(), timeout=20_000)
 
 
-def test_find_threshold_and_mode(qtbot, window, demo_copy):
+def test_find_threshold_and_mode(qtbot, window, demo_copy, settings):
     tab = open_and_mine(qtbot, window, demo_copy)
     assert tab.clustering.n == 319
     assert "duplicate clusters" in tab.counts_label.text()
@@ -55,6 +55,10 @@ def test_find_threshold_and_mode(qtbot, window, demo_copy):
     tab.mode_combo.setCurrentIndex(tab.mode_combo.findData("community"))
     qtbot.waitUntil(lambda: tab.clustering.mode == "community", timeout=20_000)
     assert f"{tab.clustering.n_removed:,}" in tab.counts_label.text()
+    again = MainWindow(settings)  # the mode chosen is remembered
+    qtbot.addWidget(again)
+    assert again.duplicates_tab.mode_combo.currentData() == "community"
+    again.runner.shutdown()
 
 
 def test_review_undo_export_and_restore(qtbot, settings, demo_copy, tmp_path):
