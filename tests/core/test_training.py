@@ -467,3 +467,39 @@ def test_nan_loss_stops_with_a_message_and_keeps_the_old_model(tmp_path, pair_fi
                      RecordingContext(), callbacks=[PoisonWeights()])
     assert (target / "modules.json").read_text(encoding="utf-8") == "[]"  # untouched
     assert not list(tmp_path.glob(".model.*"))  # no work folder left behind
+
+
+# ----------------------------------------------------------------------------- bf16 on the CPU
+
+def test_cpu_bf16_units_are_read_from_the_cpu_flags():
+    from quoradup_gui.core.training.hardware import cpu_bf16_units
+
+    assert cpu_bf16_units("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16\n")
+    assert cpu_bf16_units("flags : fpu amx_tile amx_bf16")
+    assert not cpu_bf16_units("flags : fpu sse2 avx2 avx512f avx512bw")  # bf16 would be emulated: slower
+    assert not cpu_bf16_units("")
+
+
+@pytest.mark.parametrize("units", [True, False])
+def test_auto_precision_on_the_cpu_is_bf16_only_with_bf16_units(monkeypatch, units):
+    from quoradup_gui.core.training import run as run_module
+
+    monkeypatch.setattr(run_module, "cpu_bf16_units", lambda: units)
+    assert run_module._device_and_precision(TrainingConfig(device="cpu")) == ("cpu", "bf16" if units else "fp32")
+    assert run_module._device_and_precision(TrainingConfig(device="cpu", precision="fp32")) == ("cpu", "fp32")
+
+
+def test_bf16_follows_the_fp32_loss_curve(tmp_path, pair_file):
+    from quoradup_gui.core.training.hardware import cpu_bf16_units
+
+    if not cpu_bf16_units():
+        pytest.skip("this CPU has no bf16 units (auto keeps fp32 here)")
+    curves = {}
+    for precision in ("fp32", "auto"):
+        ctx = RecordingContext()
+        result = run_training(tiny_config(tmp_path / precision, loss="online-contrastive", epochs=1.0,
+                                          precision=precision), pair_file, ctx)
+        assert result.precision == ("fp32" if precision == "fp32" else "bf16")
+        curves[result.precision] = np.array([p["loss"] for p in ctx.partials if p["kind"] == "loss"])
+    assert len(curves["bf16"]) == len(curves["fp32"]) >= 5
+    np.testing.assert_allclose(curves["bf16"], curves["fp32"], rtol=0.1, atol=0.01)

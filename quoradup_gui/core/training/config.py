@@ -42,7 +42,7 @@ class TrainingConfig:
     seed: int = 42
     output_dir: str | None = None  # None: $XDG_DATA_HOME/quoradup/models/<name>-<timestamp>
     device: str = "auto"  # auto | cpu | cuda | mps
-    precision: str = "auto"  # auto: bf16 on GPUs that support it, else fp16 on CUDA, fp32 elsewhere
+    precision: str = "auto"  # auto: bf16 on GPUs and CPUs that support it, else fp16 on CUDA, fp32 elsewhere
     resume: bool = False  # continue from the last checkpoint of output_dir
     mini_batch_size: int = 32  # cached-mnrl only
     logging_steps: int = 0  # 0: about 200 loss points per run
@@ -176,6 +176,7 @@ class TrainingResult:
     world_size: int = 1
     is_main_process: bool = True
     warnings: tuple[str, ...] = field(default=(), repr=False)
+    precision: str = "fp32"  # what "auto" became: fp32, bf16 or fp16
 
     def use_warnings(self, uncertainty: bool = True) -> list[str]:
         """What to say before this model replaces the one in use ("Use this model"); ``uncertainty``:
@@ -202,4 +203,4 @@ class TrainingResult:
                 "seconds": round(self.seconds, 3), "samples_per_s": round(self.samples_per_s, 3),
                 "cancelled": self.cancelled, "loss": self.loss, "steps": self.steps,
                 "n_train_pairs": self.n_train_pairs, "n_eval_pairs": self.n_eval_pairs, "device": self.device,
-                "world_size": self.world_size, "warnings": list(self.warnings)}
+                "precision": self.precision, "world_size": self.world_size, "warnings": list(self.warnings)}
