@@ -503,3 +503,47 @@ def test_bf16_follows_the_fp32_loss_curve(tmp_path, pair_file):
         curves[result.precision] = np.array([p["loss"] for p in ctx.partials if p["kind"] == "loss"])
     assert len(curves["bf16"]) == len(curves["fp32"]) >= 5
     np.testing.assert_allclose(curves["bf16"], curves["fp32"], rtol=0.1, atol=0.01)
+
+
+# ----------------------------------------------------------------------------- length-grouped batches
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_length_grouped_batches_cover_every_row_once_and_cut_the_padding(drop_last):
+    from quoradup_gui.core.training.sampling import length_grouped_batches
+
+    lengths = np.random.default_rng(0).integers(20, 300, 1000)
+    batches = length_grouped_batches(lengths, 32, drop_last, seed=3)
+    rows = [i for b in batches for i in b]
+    assert len(rows) == len(set(rows)) and set(rows) <= set(range(1000))
+    assert len(rows) == (1000 if not drop_last else sum(len(b) for b in batches if len(b) == 32))
+    assert all(len(b) == 32 for b in batches) or not drop_last
+    padded = sum(len(b) * lengths[b].max() for b in batches)
+    shuffled = np.random.default_rng(1).permutation(1000)
+    random_padded = sum(32 * lengths[shuffled[i:i + 32]].max() for i in range(0, 1000, 32))
+    assert padded < 0.7 * random_padded  # the point of it
+    assert length_grouped_batches(lengths, 32, drop_last, seed=3) == batches  # an epoch is reproducible
+    assert length_grouped_batches(lengths, 32, drop_last, seed=4) != batches  # and the next one differs
+
+
+SAMPLER_LENGTHS: list[int] = []
+
+
+def spy_sampler(*args, **kwargs):
+    """length_grouped_batch_sampler, noting its length (module level: the trainer pickles its args)."""
+    from quoradup_gui.core.training.sampling import length_grouped_batch_sampler
+
+    sampler = length_grouped_batch_sampler(*args, **kwargs)
+    SAMPLER_LENGTHS.append(len(sampler))
+    return sampler
+
+
+def test_the_trainer_uses_the_length_grouped_sampler_for_pair_losses(tmp_path, pair_file, monkeypatch):
+    import quoradup_gui.core.training.run as run_module
+
+    SAMPLER_LENGTHS.clear()
+    monkeypatch.setattr(run_module, "length_grouped_batch_sampler", spy_sampler)
+    result = run_training(tiny_config(tmp_path, loss="cosent", epochs=1.0), pair_file, RecordingContext())
+    assert SAMPLER_LENGTHS and result.steps == SAMPLER_LENGTHS[0]  # one epoch: the sampler's batches
+    SAMPLER_LENGTHS.clear()
+    run_training(tiny_config(tmp_path / "mnrl", loss="mnrl", epochs=1.0), pair_file, RecordingContext())
+    assert not SAMPLER_LENGTHS  # in-batch negatives keep the no-duplicates sampler

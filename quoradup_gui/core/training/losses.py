@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import QuoradupError
 from .data import PAIR, PAIR_CLASS, PairData, contrastive_rows, ranking_rows, to_dataset
 from .loss_info import LOSSES, LossInfo  # noqa: F401  (re-exported; the table imports without pandas)
+from .sampling import LENGTH_GROUPED
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -48,7 +49,7 @@ class Objectives:
 
     train_dataset: Any  # datasets.Dataset | dict[str, datasets.Dataset]
     loss: Any  # torch.nn.Module | dict[str, torch.nn.Module]
-    batch_sampler: str  # sentence-transformers BatchSamplers value
+    batch_sampler: str  # sentence-transformers BatchSamplers value, or sampling.LENGTH_GROUPED
     multi_dataset_batch_sampler: str
     n_rows: int  # training rows over all objectives (after the symmetric copies)
 
@@ -60,13 +61,13 @@ def build_objectives(name: str, model: SentenceTransformer, train: PairData, min
     if name in ("online-contrastive", "contrastive"):
         cls = losses.OnlineContrastiveLoss if name == "online-contrastive" else losses.ContrastiveLoss
         dataset = to_dataset(contrastive_rows(train))
-        return Objectives(dataset, cls(model, margin=CONTRASTIVE_MARGIN), "batch_sampler", "proportional",
+        return Objectives(dataset, cls(model, margin=CONTRASTIVE_MARGIN), LENGTH_GROUPED, "proportional",
                           len(dataset))
     if name == "cosent":
         rows = contrastive_rows(train)
         rows["score"] = [float(y) for y in rows.pop("label")]
         dataset = to_dataset(rows)
-        return Objectives(dataset, losses.CoSENTLoss(model), "batch_sampler", "proportional", len(dataset))
+        return Objectives(dataset, losses.CoSENTLoss(model), LENGTH_GROUPED, "proportional", len(dataset))
     if name == "mnrl":
         dataset = to_dataset(ranking_rows(train))
         # No question twice in a batch: a copy of the positive would count as a negative.

@@ -36,6 +36,7 @@ from ..jobs import JobContext, NullContext
 from ..resources import app_data_dir
 from .config import PRECISIONS, TrainingConfig, TrainingResult
 from .hardware import cpu_bf16_units
+from .sampling import LENGTH_GROUPED, length_grouped_batch_sampler
 
 __all__ = ["PRECISIONS", "RECORD_FILE", "TrainingConfig", "TrainingResult", "default_output_dir", "destination", "place",
            "read_record", "run_training"]
@@ -243,7 +244,8 @@ def run_training(config: TrainingConfig, source: LoadedTable | str | Path | None
         warmup_steps=config.warmup_ratio,  # transformers 5: a value below 1 is a share of the steps
         seed=config.seed,
         data_seed=config.seed,
-        batch_sampler=objectives.batch_sampler,
+        batch_sampler=(length_grouped_batch_sampler if objectives.batch_sampler == LENGTH_GROUPED
+                       else objectives.batch_sampler),
         multi_dataset_batch_sampler=objectives.multi_dataset_batch_sampler,
         eval_strategy="steps" if evaluator is not None else "no",
         eval_steps=(config.eval_steps or _AUTO_EVAL_RATIO) if evaluator is not None else None,
