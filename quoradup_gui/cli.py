@@ -116,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--eval-steps", type=int, help="evaluate the held-out pairs every N steps (default: 10 times)")
     train.add_argument("--eval-fraction", type=float, help="share of the pairs held out, split by question (default 0.1)")
     train.add_argument("--device", help="auto, cpu, cuda or mps")
-    train.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"))
+    train.add_argument("--precision", choices=("auto", "fp32", "fp16", "bf16"),
+                       help="auto (default): bf16 on GPUs and on CPUs with bf16 units, fp16 on other CUDA GPUs, "
+                            "else fp32")
     train.add_argument("--seed", type=int)
     train.add_argument("--resume", action="store_true", default=None,
                        help="continue from the last checkpoint in the output folder")

@@ -295,7 +295,8 @@ class TrainTab(QWidget):
         state = "Stopped early; the model trained so far was saved" if result.cancelled else "Training finished"
         self.result_label.setText(
             f"<b>{state}</b> in {result.seconds:.0f} s ({result.samples_per_s:.1f} pairs/s, {result.steps:,} steps, "
-            f"{result.n_train_pairs:,} training pairs, loss {result.loss}).<br>"
+            f"{result.n_train_pairs:,} training pairs, loss {result.loss}, "
+            f"{result.device} {result.precision}).<br>"
             f"Held-out pairs ({result.n_eval_pairs:,}): base model {score(result.base)} → fine-tuned {score(result.trained)}"
             f"<br><small>{html.escape(str(result.output))}</small>"
             + "".join(f"<br>⚠ {html.escape(w)}" for w in result.warnings))

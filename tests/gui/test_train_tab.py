@@ -71,6 +71,7 @@ def test_train_start_plot_stop_result_and_use(qtbot, window, pair_file, tmp_path
     assert result.cancelled and result.output.exists()
     assert tab.result_label.isVisible() and "Stopped early" in tab.result_label.text()
     assert "base model" in tab.result_label.text()
+    assert f"{result.device} {result.precision})" in tab.result_label.text()  # which precision "auto" chose
     assert tab.start_button.isEnabled()
 
     # A run stopped early on a dozen held-out pairs: Use this model says so first (issue 12.7).
