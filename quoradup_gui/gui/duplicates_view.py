@@ -24,11 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.mine.defaults import CLUSTER_MODES
 from .cluster_models import MEMBER_MIME, ClusterListModel, MemberModel
 from .widgets import SimilarityHistogram
 
 DEFAULT_MODEL_LABEL = "default (all-MiniLM-L6-v2, bundled)"
-# In the order of CLUSTER_MODES: the first is the default.
+# Label and tooltip of each of CLUSTER_MODES (the combo lists them in that order: the default first).
 MODE_LABELS = {
     "kept": ("Kept question", "Every duplicate joins the most similar kept question: no chains, each member is at "
                               "least the threshold similar to the question kept"),
@@ -111,7 +112,8 @@ def build_widgets(tab) -> None:
     tab.mode_combo.setToolTip("How similar pairs become clusters: Kept question joins every duplicate to one kept "
                               "question (no chains); Connected joins any chain of similar questions; Community "
                               "keeps every member close to its cluster's centre")
-    for mode, (label, tip) in MODE_LABELS.items():
+    for mode in CLUSTER_MODES:
+        label, tip = MODE_LABELS[mode]
         tab.mode_combo.addItem(label, mode)
         tab.mode_combo.setItemData(tab.mode_combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
     tab.best_f1_button = QPushButton("Best F1", objectName="best_f1_button")

@@ -547,3 +547,15 @@ def test_the_trainer_uses_the_length_grouped_sampler_for_pair_losses(tmp_path, p
     SAMPLER_LENGTHS.clear()
     run_training(tiny_config(tmp_path / "mnrl", loss="mnrl", epochs=1.0), pair_file, RecordingContext())
     assert not SAMPLER_LENGTHS  # in-batch negatives keep the no-duplicates sampler
+
+
+@pytest.mark.parametrize("n", [1, 31, 32, 1000, 32 * 32, 32 * 32 + 5])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_the_sampler_length_is_its_number_of_batches(n, drop_last):
+    from datasets import Dataset
+
+    from quoradup_gui.core.training.sampling import length_grouped_batch_sampler, length_grouped_batches
+
+    dataset = Dataset.from_dict({"sentence1": ["x" * (i % 50 + 1) for i in range(n)], "label": [0] * n})
+    sampler = length_grouped_batch_sampler(dataset, 32, drop_last, seed=0)
+    assert len(sampler) == len(list(sampler)) == len(length_grouped_batches(sampler.lengths, 32, drop_last, 0))

@@ -17,8 +17,8 @@ of its neighbours (on the Quora dev collection, benchmarks/peers.py: pairwise F1
 
 Step 1 is sequential by nature; it runs in vectorised rounds instead: each round decides every
 row whose earlier neighbours are all decided, and every row that already has a kept earlier
-neighbour. The earliest undecided row is always decided, so the rounds end; on real graphs they
-number a few dozen and shrink fast (edges of decided rows drop out).
+neighbour. The earliest undecided row is always decided, so the rounds end; on the 200k Quora
+graph there are 4 or 5, and after the first almost every edge has dropped out.
 """
 
 from __future__ import annotations

@@ -61,12 +61,9 @@ def length_grouped_batch_sampler(dataset, batch_size: int, drop_last: bool, vali
             epoch = int(getattr(self, "epoch", 0) or 0)
             yield from length_grouped_batches(self.lengths, self.batch_size, self.drop_last, (self.seed or 0) + epoch)
 
-        def __len__(self) -> int:
-            n = len(self.lengths)
-            if self.drop_last:
-                return sum(1 for s in range(0, n, self.batch_size * GROUP_BATCHES)
-                           for _ in range(min(self.batch_size * GROUP_BATCHES, n - s) // self.batch_size))
-            return sum(math.ceil(min(self.batch_size * GROUP_BATCHES, n - s) / self.batch_size)
-                       for s in range(0, n, self.batch_size * GROUP_BATCHES))
+        def __len__(self) -> int:  # as many as length_grouped_batches gives: full windows, then the rest
+            windows, rest = divmod(len(self.lengths), self.batch_size * GROUP_BATCHES)
+            tail = rest // self.batch_size if self.drop_last else math.ceil(rest / self.batch_size)
+            return windows * GROUP_BATCHES + tail
 
     return LengthGroupedBatchSampler()
